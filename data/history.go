@@ -68,6 +68,7 @@ type DayUptime struct {
 	HasData bool            // false for days before the component existed or outside recorded history
 	Uptime  float64         // 0..1, meaningful when HasData
 	Worst   ComponentStatus // the worst status seen that day
+	Known   time.Duration   // how much of the day has recorded status
 	// Seconds spent in each non-operational status that day.
 	Degraded, Partial, Major, Maintenance time.Duration
 }

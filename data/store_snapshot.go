@@ -238,6 +238,7 @@ func dailyUptime(changes []span, start time.Time, days int, loc *time.Location, 
 				day.Maintenance += dur
 			}
 		}
+		day.Known = known
 		if known > 0 {
 			day.HasData = true
 			down := float64(day.Major) + PartialOutageWeight*float64(day.Partial)
