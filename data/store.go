@@ -39,6 +39,9 @@ type Store struct {
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
+	// NewID makes ids for incidents and updates; tests replace it to get
+	// stable ids.
+	NewID func() string
 
 	mu     sync.Mutex
 	subs   map[chan struct{}]struct{}
@@ -92,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{path: path, writer: w, reader: r, Now: time.Now, subs: map[chan struct{}]struct{}{}}, nil
+	return &Store{path: path, writer: w, reader: r, Now: time.Now, NewID: newID, subs: map[chan struct{}]struct{}{}}, nil
 }
 
 // escapePath keeps '?' and '#' in a file name from being read as the start of

@@ -22,7 +22,7 @@ func (s *Store) CreateIncident(ctx context.Context, n NewIncident) (Incident, er
 	if err := n.Validate(); err != nil {
 		return Incident{}, err
 	}
-	id := newID()
+	id := s.NewID()
 	err := s.write(ctx, "create incident", func(tx *sql.Tx) error {
 		now := s.Now()
 		var monitoringAt time.Time
@@ -57,7 +57,7 @@ func (s *Store) CreateMaintenance(ctx context.Context, n NewMaintenance) (Incide
 	if err := n.Validate(); err != nil {
 		return Incident{}, err
 	}
-	id := newID()
+	id := s.NewID()
 	err := s.write(ctx, "create maintenance", func(tx *sql.Tx) error {
 		now := s.Now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at, scheduled_for, scheduled_until)
@@ -198,7 +198,7 @@ func (s *Store) defaultComponents(ctx context.Context, tx *sql.Tx, incidentID st
 }
 
 func (s *Store) insertUpdate(ctx context.Context, tx *sql.Tx, incidentID string, status IncidentStatus, body string, now time.Time) (string, error) {
-	id := newID()
+	id := s.NewID()
 	_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(id, incident_id, status, body, created_at, updated_at, display_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, incidentID, status, body, ms(now), ms(now), ms(now))
 	return id, err

@@ -1,0 +1,124 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (s *Server) routes() *fiber.App {
+	app := fiber.New(fiber.Config{
+		// Handlers keep no fiber values past their return; Immutable would
+		// copy every string for nothing on the hot path.
+		Immutable:             false,
+		DisableStartupMessage: true,
+		ReadTimeout:           s.opts.ReadTimeout,
+		WriteTimeout:          s.opts.WriteTimeout,
+		IdleTimeout:           s.opts.IdleTimeout,
+		BodyLimit:             s.opts.BodyLimit,
+		ReadBufferSize:        8192,
+		ErrorHandler:          s.handleError,
+		// The listener given to Serve decides the network.
+		Network: fiber.NetworkTCP,
+	})
+	app.Use(s.metrics.middleware)
+	app.Use(recover.New())
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	if s.opts.Gatherer != nil {
+		h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+		app.Get("/metrics", adaptor.HTTPHandler(h))
+	}
+	// Every public document comes from the snapshot. Fiber's Get also
+	// answers HEAD.
+	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*"} {
+		app.Get(p, s.servePublic)
+	}
+	app.Use(s.notFound)
+	return app
+}
+
+// notFound answers what no route matched: 404 from the snapshot for GET and
+// HEAD, 405 for other methods on public paths.
+func (s *Server) notFound(c *fiber.Ctx) error {
+	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
+		c.Set(fiber.HeaderAllow, "GET, HEAD")
+		return fiber.ErrMethodNotAllowed
+	}
+	return s.servePublic(c)
+}
+
+type apiError struct {
+	Field   string `json:"field,omitempty"`
+	Message string `json:"error"`
+}
+
+// handleError is the one place errors become responses. Users see a status
+// and a short message; internals go to the log only.
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	code := http.StatusInternalServerError
+	msg := "internal error"
+	var fe *fiber.Error
+	if errors.As(err, &fe) {
+		code = fe.Code
+		msg = strings.ToLower(http.StatusText(code))
+		if msg == "" {
+			msg = "error"
+		}
+	} else {
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	if strings.HasPrefix(c.Path(), "/api/") || strings.Contains(c.Get(fiber.HeaderAccept), "json") {
+		return c.Status(code).JSON(apiError{Message: msg})
+	}
+	c.Set(fiber.HeaderContentSecurityPolicy, contentSecurityPolicy)
+	return c.Status(code).SendString(http.StatusText(code) + "\n")
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.SendString("ok\n")
+}
+
+type readiness struct {
+	Ready          bool    `json:"ready"`
+	Store          string  `json:"store"`
+	SnapshotAgeSec float64 `json:"snapshot_age_seconds"`
+	Stale          bool    `json:"stale"`
+	ShuttingDown   bool    `json:"shutting_down,omitempty"`
+}
+
+// readyz is 200 when the store answers and the snapshot's data is fresh, and
+// 503 otherwise (or while shutting down), so a load balancer can route
+// around an instance that only serves old data.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	r := readiness{Ready: true, Store: "ok"}
+	ctx, cancel := contextWithTimeout(2 * time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		r.Ready, r.Store = false, "unreachable"
+	}
+	age := s.dataAge()
+	r.SnapshotAgeSec = age.Seconds()
+	if age < 0 || age > s.opts.StaleAfter {
+		r.Ready, r.Stale = false, true
+	}
+	if s.stopping.Load() {
+		r.Ready, r.ShuttingDown = false, true
+	}
+	code := http.StatusOK
+	if !r.Ready {
+		code = http.StatusServiceUnavailable
+	}
+	return c.Status(code).JSON(r)
+}
