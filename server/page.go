@@ -26,6 +26,15 @@ var pageFuncs = template.FuncMap{
 	"lines": func(s string) []string {
 		return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 	},
+	// dir is the writing direction of a BCP 47 language, for <html dir>.
+	"dir": func(lang string) string {
+		base, _, _ := strings.Cut(strings.ToLower(lang), "-")
+		switch base {
+		case "ar", "ckb", "dv", "fa", "he", "ps", "sd", "ug", "ur", "yi":
+			return "rtl"
+		}
+		return "ltr"
+	},
 }
 
 // parsePageTemplates parses every page template once. It returns an error if

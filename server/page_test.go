@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -327,7 +328,7 @@ func TestPageTemplates(t *testing.T) {
 	for path, p := range pvPages() {
 		t.Run(path, func(t *testing.T) {
 			out := string(render(p.tmpl, p.view))
-			if !strings.HasPrefix(out, "<!doctype html>\n<html lang=\"en\">") {
+			if !strings.HasPrefix(out, "<!doctype html>\n<html lang=\"en\" dir=\"ltr\">") {
 				t.Errorf("page does not start with the doctype and <html lang>: %.60q", out)
 			}
 			for _, s := range pvHostileRes {
@@ -603,4 +604,27 @@ func pageGzipLen(t testing.TB, b []byte) int {
 		t.Fatal(err)
 	}
 	return buf.Len()
+}
+
+func TestPageFuncs(t *testing.T) {
+	lines := pageFuncs["lines"].(func(string) []string)
+	for _, tt := range []struct {
+		in   string
+		want []string
+	}{
+		{"one", []string{"one"}},
+		{"one\ntwo", []string{"one", "two"}},
+		{"one\r\ntwo\n", []string{"one", "two", ""}},
+		{"", []string{""}},
+	} {
+		if got := lines(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("lines(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+	dir := pageFuncs["dir"].(func(string) string)
+	for in, want := range map[string]string{"en": "ltr", "en-GB": "ltr", "": "ltr", "ar": "rtl", "he-IL": "rtl", "FA": "rtl", "de": "ltr"} {
+		if got := dir(in); got != want {
+			t.Errorf("dir(%q) = %q; want %q", in, got, want)
+		}
+	}
 }

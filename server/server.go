@@ -129,6 +129,9 @@ type Server struct {
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	lnMu      sync.Mutex
+	listeners []net.Listener
 }
 
 // New parses the templates and assets, renders the first snapshot and sets up
@@ -174,6 +177,9 @@ func (s *Server) Start(ctx context.Context) {
 
 // Serve serves HTTP on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
+	s.lnMu.Lock()
+	s.listeners = append(s.listeners, ln)
+	s.lnMu.Unlock()
 	return s.app.Listener(ln)
 }
 
@@ -182,6 +188,13 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stopping.Store(true)
 	err := s.app.ShutdownWithContext(ctx)
+	// Shutdown only stops listeners fasthttp has begun serving; one whose
+	// Serve had not got that far would otherwise run on.
+	s.lnMu.Lock()
+	for _, ln := range s.listeners {
+		_ = ln.Close() // already closed in the usual case
+	}
+	s.lnMu.Unlock()
 	if s.cancel != nil {
 		s.cancel()
 	}

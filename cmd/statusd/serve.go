@@ -178,16 +178,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stderr, "serve: %v\n", err)
 		return 2
 	}
+	if *listen != "" {
+		if _, _, err := net.SplitHostPort(*listen); err != nil {
+			fmt.Fprintf(stderr, "serve: --listen %q: %v\n", *listen, err)
+			return 2
+		}
+	}
 	cfg, err := LoadConfig(*configPath, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	if *listen != "" {
-		if _, _, err := net.SplitHostPort(*listen); err != nil {
-			fmt.Fprintf(stderr, "serve: --listen %q: %v\n", *listen, err)
-			return 2
-		}
 		cfg.Server.Listen = *listen
 	}
 	if *dbPath != "" {
