@@ -178,6 +178,10 @@ func (s *Server) Start(ctx context.Context) {
 // Serve serves HTTP on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
 	s.lnMu.Lock()
+	if s.stopping.Load() {
+		s.lnMu.Unlock()
+		return ln.Close()
+	}
 	s.listeners = append(s.listeners, ln)
 	s.lnMu.Unlock()
 	return s.app.Listener(ln)
@@ -186,7 +190,9 @@ func (s *Server) Serve(ln net.Listener) error {
 // Shutdown marks the server not ready, stops accepting connections, waits for
 // in-flight requests (bounded by ctx) and stops the rebuild loop.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.lnMu.Lock()
 	s.stopping.Store(true)
+	s.lnMu.Unlock()
 	err := s.app.ShutdownWithContext(ctx)
 	// Shutdown only stops listeners fasthttp has begun serving; one whose
 	// Serve had not got that far would otherwise run on.
