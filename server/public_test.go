@@ -348,3 +348,12 @@ func FuzzAcceptsEncoding(f *testing.F) {
 		}
 	})
 }
+
+// TestA11yServer scans the pages of the real server, built from the fixture
+// store (every incident and maintenance status, hostile names), with axe-core
+// in headless Chromium, in light and dark.
+func TestA11yServer(t *testing.T) {
+	srv, _ := newFixtureServer(t)
+	base := listen(t, srv)
+	axeCheck(t, base, []string{"/", "/history", "/incidents/fx0000000001", "/incidents/fx0000000024", "/incidents/fx0000000015", "/nope"})
+}
