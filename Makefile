@@ -16,8 +16,10 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/statusd ./cmd/statusd
 
-## run: build and serve the example config (listens on :8080)
-run: build
+## run: install what building needs, build, and serve the example config on :8080
+run:
+	bash .ci/deps run
+	$(MAKE) build
 	./bin/statusd serve --config config.example.yaml
 
 ## deps: install system packages, axe-core and Go modules (see .ci/deps)
