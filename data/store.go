@@ -376,3 +376,45 @@ func newID() string {
 	}
 	return string(b[:])
 }
+
+// Watch tells subscribers about commits made by other processes — the
+// statusd CLI, a restored backup, sqlite3 — by polling SQLite's data_version
+// on a connection of its own every interval. Commits through this Store are
+// announced directly; Watch sees them too, which only coalesces with that
+// signal. It returns nil when ctx ends or the store closes.
+func (s *Store) Watch(ctx context.Context, every time.Duration) error {
+	if s.closed.Load() {
+		return nil
+	}
+	conn, err := s.reader.Conn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("watch database: %w", err)
+	}
+	defer conn.Close()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := int64(-1)
+	for {
+		var v int64
+		err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+		switch {
+		case err == nil:
+			if last >= 0 && v != last {
+				s.notify()
+			}
+			last = v
+		case ctx.Err() != nil || s.closed.Load():
+			return nil
+		}
+		// Any other error is transient (a busy file, a full disk): the next
+		// tick tries again.
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

@@ -468,3 +468,52 @@ func TestClosedStore(t *testing.T) {
 		t.Error("Subscribe after Close returned an open channel")
 	}
 }
+
+// TestWatchSeesOtherProcesses commits through a second Store on the same
+// file, as the CLI does, and expects the first Store's subscribers to hear of
+// it.
+func TestWatchSeesOtherProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	a, err := data.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SyncCatalog(ctx, catalog(), "config"); err != nil {
+		t.Fatal(err)
+	}
+	changes, stop := a.Subscribe()
+	defer stop()
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Watch(wctx, 10*time.Millisecond) }()
+	b, err := data.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// Watch may not have read the first version yet when b commits, so
+	// commit until a signal arrives (bounded).
+	heard := false
+	for i := 0; i < 200 && !heard; i++ {
+		st := []data.ComponentStatus{data.MajorOutage, data.Operational}[i%2]
+		if _, err := b.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: st, Source: "cli", Actor: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-changes:
+			heard = true
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if !heard {
+		t.Fatal("no signal for another connection's commits")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Watch = %v", err)
+	}
+}

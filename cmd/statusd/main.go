@@ -5,6 +5,7 @@
 //	statusd serve --config FILE [--listen ADDR] [--db PATH]
 //	statusd check-config --config FILE
 //	statusd migrate [--config FILE] [--db PATH]
+//	statusd set-status [--config FILE] [--db PATH] COMPONENT STATUS
 //	statusd healthcheck [--url URL]
 //	statusd version
 package main
@@ -36,6 +37,7 @@ Usage:
   statusd serve --config FILE [--listen ADDR] [--db PATH]   run the service
   statusd check-config --config FILE                         validate a configuration file
   statusd migrate [--config FILE] [--db PATH]                apply database migrations
+  statusd set-status [--reason TEXT] COMPONENT STATUS         change a component's status
   statusd healthcheck [--url URL]                            exit 0 if a running statusd is healthy
   statusd version                                            print the version
 
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runCheckConfig(args[1:], stdout, stderr, getenv)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr, getenv)
+	case "set-status":
+		return runSetStatus(ctx, args[1:], stdout, stderr, getenv)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

@@ -268,3 +268,50 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestSetStatusReachesRunningServer changes a status with the CLI, as a
+// separate connection to the running server's database, and expects the
+// page's API to show it.
+func TestSetStatusReachesRunningServer(t *testing.T) {
+	m, base := startMain(t, "../../config.example.yaml")
+	env := func(string) string { return "" }
+	var out, errb bytes.Buffer
+	args := []string{"set-status", "--db", m.Config.Database.Path, "--reason", "card errors", "--actor", "ops", "payments", "partial_outage"}
+	if code := run(context.Background(), args, &out, &errb, env); code != 0 {
+		t.Fatalf("set-status = %d: %s", code, errb.String())
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, _, body := httpGet(t, base+"/api/v2/status.json")
+		if bytes.Contains(body, []byte(`"Minor Service Outage"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("CLI change never reached the running server: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	hist, err := m.Store.History(context.Background(), "payments", 1)
+	if err != nil || len(hist) != 1 || hist[0].Source != "cli" || hist[0].Actor != "ops" || hist[0].Reason != "card errors" {
+		t.Errorf("history = %+v, %v", hist, err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"set-status", "--db", m.Config.Database.Path, "payments", "partial_outage"}, 0, "already partial_outage"},
+		{[]string{"set-status", "--db", m.Config.Database.Path, "payments", "down"}, 2, "not one of"},
+		{[]string{"set-status", "--db", m.Config.Database.Path, "nosuch", "major_outage"}, 1, "no component"},
+		{[]string{"set-status", "--db", m.Config.Database.Path, "identity-providers", "major_outage"}, 2, "group"},
+		{[]string{"set-status", "--db", filepath.Join(t.TempDir(), "none.db"), "payments", "major_outage"}, 1, "start statusd serve once"},
+		{[]string{"set-status", "payments"}, 2, "usage"},
+	}
+	for _, tt := range tests {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), tt.args, &out, &errb, env)
+		if code != tt.code || !strings.Contains(out.String()+errb.String(), tt.out) {
+			t.Errorf("run(%v) = %d, %q; want %d and %q", tt.args[len(tt.args)-2:], code, out.String()+errb.String(), tt.code, tt.out)
+		}
+	}
+}

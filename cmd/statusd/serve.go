@@ -30,6 +30,9 @@ type Main struct {
 
 	ln        net.Listener
 	serveDone chan error
+
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 // Run opens and migrates the store, syncs the configured journeys and
@@ -90,6 +93,17 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	m.Server.Start(context.WithoutCancel(ctx))
+	// Commits from other processes (statusd set-status, a restore) reach
+	// the page within a second.
+	var wctx context.Context
+	wctx, m.stopWatch = context.WithCancel(context.WithoutCancel(ctx))
+	m.watchDone = make(chan struct{})
+	go func() {
+		defer close(m.watchDone)
+		if err := m.Store.Watch(wctx, time.Second); err != nil {
+			log.Error("watch database for outside changes", "err", err)
+		}
+	}()
 	m.serveDone = make(chan error, 1)
 	go func() { m.serveDone <- m.Server.Serve(m.ln) }()
 	log.Info("serving", "addr", m.ln.Addr().String(), "db", cfg.Database.Path, "version", version)
@@ -119,6 +133,14 @@ func (m *Main) Close(ctx context.Context) error {
 			case <-ctx.Done():
 				errs = append(errs, fmt.Errorf("wait for listener: %w", ctx.Err()))
 			}
+		}
+	}
+	if m.stopWatch != nil {
+		m.stopWatch()
+		select {
+		case <-m.watchDone:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("wait for database watch: %w", ctx.Err()))
 		}
 	}
 	if err := m.closeStore(); err != nil {
