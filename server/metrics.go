@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"strconv"
 	"time"
 
@@ -67,8 +66,4 @@ func (m *metrics) middleware(c *fiber.Ctx) error {
 	}
 	m.requests.WithLabelValues(route, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
 	return err
-}
-
-func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }

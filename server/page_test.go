@@ -28,7 +28,7 @@ var (
 		Name:       "Acme Cloud",
 		URL:        "https://status.acme.example",
 		SupportURL: "https://acme.example/support",
-		Links: []linkView{
+		Links: []Link{
 			{Name: "Acme website", URL: "https://acme.example/"},
 			{Name: "Developer docs " + pvHostile, URL: "https://docs.acme.example/?q=a&b=c"},
 		},

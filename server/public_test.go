@@ -357,3 +357,38 @@ func TestA11yServer(t *testing.T) {
 	base := listen(t, srv)
 	axeCheck(t, base, []string{"/", "/history", "/incidents/fx0000000001", "/incidents/fx0000000024", "/incidents/fx0000000015", "/nope"})
 }
+
+// TestNewNeedsAFirstRead refuses to start on a store that cannot be read:
+// an empty page saying all is well would be false.
+func TestNewNeedsAFirstRead(t *testing.T) {
+	st := fixtureStore(t)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(st, fixtureOptions()); err == nil {
+		t.Fatal("New on a closed store succeeded")
+	}
+}
+
+func TestUntilMidnight(t *testing.T) {
+	tests := []struct {
+		name string
+		now  time.Time
+		want time.Duration
+	}{
+		{"evening", time.Date(2026, 11, 20, 23, 0, 0, 0, berlin), time.Hour + time.Second},
+		{"just after midnight", time.Date(2026, 11, 21, 0, 0, 1, 0, berlin), 24 * time.Hour},
+		// 29 March 2026: clocks go from 02:00 to 03:00, the day has 23 hours.
+		{"spring forward", time.Date(2026, 3, 29, 0, 0, 0, 0, berlin), 23*time.Hour + time.Second},
+		// 25 October 2026: 03:00 back to 02:00, the day has 25 hours.
+		{"fall back", time.Date(2026, 10, 25, 0, 0, 0, 0, berlin), 25*time.Hour + time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{opts: Options{Page: Page{Location: berlin}, Now: func() time.Time { return tt.now }}}
+			if got := s.untilMidnight(); got != tt.want {
+				t.Errorf("untilMidnight at %v = %v; want %v", tt.now, got, tt.want)
+			}
+		})
+	}
+}

@@ -38,11 +38,13 @@ type Page struct {
 	Language     string
 	AccentColor  string // #rrggbb, or "" for the default
 	SupportURL   string
-	Links        []linkView
+	Links        []Link
 }
 
 // Link is a footer link.
-type Link = linkView
+type Link struct {
+	Name, URL string
+}
 
 // CachePolicy sets the lifetimes in public responses' cache headers.
 type CachePolicy struct {
@@ -283,12 +285,18 @@ func (s *Server) Rebuild(ctx context.Context) error {
 	result := "ok"
 	stale := false
 	if err != nil {
+		if ctx.Err() != nil {
+			// Shutting down or timed out: keep the snapshot as it is.
+			return fmt.Errorf("read store for snapshot: %w", err)
+		}
+		if s.lastData == nil {
+			// Nothing true can be shown without a first read: "all systems
+			// operational" over an empty page would be a lie.
+			return fmt.Errorf("read store for the first snapshot: %w", err)
+		}
 		result, stale = "stale", true
 		s.log.Warn("read store for snapshot; serving last data", "err", err)
 		snap = s.lastData
-		if snap == nil {
-			snap = &data.Snapshot{TakenAt: s.opts.Now().UTC(), Uptime: map[string][]data.DayUptime{}}
-		}
 	} else {
 		s.lastData = snap
 		s.lastGood.Store(snap.TakenAt.UnixNano())

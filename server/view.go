@@ -30,12 +30,8 @@ type siteView struct {
 	Name       string
 	URL        string // public base URL, no trailing slash
 	SupportURL string // may be empty
-	Links      []linkView
+	Links      []Link
 	TimeZone   string // IANA name of the zone times are shown in, e.g. "Europe/Berlin"
-}
-
-type linkView struct {
-	Name, URL string
 }
 
 // statusView is the page-wide status.
