@@ -402,7 +402,9 @@ func (s *Store) Watch(ctx context.Context, every time.Duration) error {
 		err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
 		switch {
 		case err == nil:
-			if last >= 0 && v != last {
+			// The first read also signals: a commit made between the
+			// subscriber's last read and this one would otherwise be missed.
+			if v != last {
 				s.notify()
 			}
 			last = v

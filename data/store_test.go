@@ -490,27 +490,30 @@ func TestWatchSeesOtherProcesses(t *testing.T) {
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- a.Watch(wctx, 10*time.Millisecond) }()
+	// Watch signals once when it has read the first version.
+	select {
+	case <-changes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first signal from Watch")
+	}
 	b, err := data.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	// Watch may not have read the first version yet when b commits, so
-	// commit until a signal arrives (bounded).
-	heard := false
-	for i := 0; i < 200 && !heard; i++ {
-		st := []data.ComponentStatus{data.MajorOutage, data.Operational}[i%2]
-		if _, err := b.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: st, Source: "cli", Actor: "t"}); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-changes:
-			heard = true
-		case <-time.After(100 * time.Millisecond):
-		}
+	if _, err := b.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Source: "cli", Actor: "t"}); err != nil {
+		t.Fatal(err)
 	}
-	if !heard {
-		t.Fatal("no signal for another connection's commits")
+	select {
+	case <-changes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal for another connection's commit")
+	}
+	// And nothing more while nobody writes.
+	select {
+	case <-changes:
+		t.Error("signal without a commit")
+	case <-time.After(100 * time.Millisecond):
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -21,18 +21,9 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	path := *dbPath
-	if path == "" {
-		if _, err := os.Stat(*configPath); err != nil {
-			fmt.Fprintf(stderr, "migrate: give --db PATH, or --config FILE naming database.path\n")
-			return 2
-		}
-		cfg, err := LoadConfig(*configPath, getenv)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		path = cfg.Database.Path
+	path, code := databasePath("migrate", *dbPath, *configPath, stderr, getenv)
+	if code != 0 {
+		return code
 	}
 	s, err := data.Open(ctx, path)
 	if err != nil {
@@ -56,4 +47,23 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fmt.Fprintf(stdout, "%s: applied %s (%d migrations)\n", path, strings.Join(applied, ", "), len(all))
 	}
 	return 0
+}
+
+// databasePath is the database a command works on: --db (or STATUSD_DB), or
+// else the configuration file's database.path. A non-zero code is the exit
+// code after a message on stderr.
+func databasePath(cmd, dbFlag, configPath string, stderr io.Writer, getenv func(string) string) (string, int) {
+	if dbFlag != "" {
+		return dbFlag, 0
+	}
+	if _, err := os.Stat(configPath); err != nil {
+		fmt.Fprintf(stderr, "%s: give --db PATH, or --config FILE naming database.path\n", cmd)
+		return "", 2
+	}
+	cfg, err := LoadConfig(configPath, getenv)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return "", 1
+	}
+	return cfg.Database.Path, 0
 }

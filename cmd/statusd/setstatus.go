@@ -38,18 +38,9 @@ func runSetStatus(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		fmt.Fprintf(stderr, "set-status: %v\n", err)
 		return 2
 	}
-	path := *dbPath
-	if path == "" {
-		if _, err := os.Stat(*configPath); err != nil {
-			fmt.Fprintln(stderr, "set-status: give --db PATH, or --config FILE naming database.path")
-			return 2
-		}
-		cfg, err := LoadConfig(*configPath, getenv)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		path = cfg.Database.Path
+	path, code := databasePath("set-status", *dbPath, *configPath, stderr, getenv)
+	if code != 0 {
+		return code
 	}
 	if _, err := os.Stat(path); err != nil {
 		fmt.Fprintf(stderr, "set-status: database %s: %v (start statusd serve once to create it)\n", path, err)
