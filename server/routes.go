@@ -92,6 +92,7 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 
 type readiness struct {
 	Ready          bool    `json:"ready"`
+	Version        string  `json:"version"`
 	Store          string  `json:"store"`
 	SnapshotAgeSec float64 `json:"snapshot_age_seconds"`
 	Stale          bool    `json:"stale"`
@@ -103,7 +104,7 @@ type readiness struct {
 // around an instance that only serves old data.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
-	r := readiness{Ready: true, Store: "ok"}
+	r := readiness{Ready: true, Version: s.opts.Version, Store: "ok"}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
