@@ -131,9 +131,15 @@ func apiDocs(m *model) ([]doc, error) {
 		comps = append(comps, sc)
 		byID[c.ID] = sc
 	}
+	// Each incident is converted once; the documents pick from the cache.
+	cache := map[string]spIncident{}
 	conv := func(list []data.Incident) []spIncident {
 		out := make([]spIncident, 0, len(list))
 		for _, in := range list {
+			if si, ok := cache[in.ID]; ok {
+				out = append(out, si)
+				continue
+			}
 			si := spIncident{
 				ID: in.ID, Name: in.Name, Status: string(in.Status), CreatedAt: spTime(in.CreatedAt), UpdatedAt: spTime(in.UpdatedAt),
 				MonitoringAt: spTime(in.MonitoringAt), ResolvedAt: spTime(in.ResolvedAt), Impact: string(in.Impact),
@@ -159,6 +165,7 @@ func apiDocs(m *model) ([]doc, error) {
 					si.Components = append(si.Components, c)
 				}
 			}
+			cache[in.ID] = si
 			out = append(out, si)
 		}
 		return out
