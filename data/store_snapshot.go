@@ -204,47 +204,65 @@ func (s *Store) readUptime(ctx context.Context, tx *sql.Tx, snap *Snapshot, star
 func dailyUptime(changes []span, start time.Time, days int, loc *time.Location, now time.Time) []DayUptime {
 	out := make([]DayUptime, days)
 	y, m, d := start.In(loc).Date()
+	bounds := make([]time.Time, days+1) // bounds[i] is the start of day i
+	for i := range bounds {
+		bounds[i] = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+	}
 	for i := range out {
-		dayStart := time.Date(y, m, d+i, 0, 0, 0, 0, loc)
-		dayEnd := time.Date(y, m, d+i+1, 0, 0, 0, 0, loc)
-		day := DayUptime{Date: dayStart, Worst: Operational}
-		var known time.Duration
-		for k, c := range changes {
-			from := c.at
-			to := now
-			if k+1 < len(changes) {
-				to = changes[k+1].at
-			}
-			if from.Before(dayStart) {
-				from = dayStart
-			}
-			if to.After(dayEnd) {
-				to = dayEnd
-			}
-			if !to.After(from) {
-				continue
-			}
-			dur := to.Sub(from)
-			known += dur
-			day.Worst = day.Worst.Worse(c.status)
-			switch c.status {
-			case DegradedPerformance:
-				day.Degraded += dur
-			case PartialOutage:
-				day.Partial += dur
-			case MajorOutage:
-				day.Major += dur
-			case UnderMaintenance:
-				day.Maintenance += dur
-			}
+		out[i] = DayUptime{Date: bounds[i], Worst: Operational}
+	}
+	// One sweep over the changes: each status holds from its change to the
+	// next (or now), and is split across the days it spans.
+	day := 0
+	for k, c := range changes {
+		from, to := c.at, now
+		if k+1 < len(changes) {
+			to = changes[k+1].at
 		}
-		day.Known = known
-		if known > 0 {
-			day.HasData = true
-			down := float64(day.Major) + PartialOutageWeight*float64(day.Partial)
-			day.Uptime = 1 - down/float64(known)
+		if from.Before(bounds[0]) {
+			from = bounds[0]
 		}
-		out[i] = day
+		if to.After(bounds[days]) {
+			to = bounds[days]
+		}
+		for day > 0 && from.Before(bounds[day]) {
+			day-- // changes are in order; this only guards equal timestamps
+		}
+		for day < days && !from.Before(bounds[day+1]) {
+			day++
+		}
+		for i := day; i < days && to.After(from); i++ {
+			end := to
+			if end.After(bounds[i+1]) {
+				end = bounds[i+1]
+			}
+			if end.After(from) {
+				addSpan(&out[i], c.status, end.Sub(from))
+			}
+			from = end
+		}
+	}
+	for i := range out {
+		if out[i].Known > 0 {
+			out[i].HasData = true
+			down := float64(out[i].Major) + PartialOutageWeight*float64(out[i].Partial)
+			out[i].Uptime = 1 - down/float64(out[i].Known)
+		}
 	}
 	return out
+}
+
+func addSpan(day *DayUptime, status ComponentStatus, dur time.Duration) {
+	day.Known += dur
+	day.Worst = day.Worst.Worse(status)
+	switch status {
+	case DegradedPerformance:
+		day.Degraded += dur
+	case PartialOutage:
+		day.Partial += dur
+	case MajorOutage:
+		day.Major += dur
+	case UnderMaintenance:
+		day.Maintenance += dur
+	}
 }
