@@ -128,24 +128,6 @@ const (
 	ImpactMaintenance Impact = "maintenance"
 )
 
-// Severity orders impacts: none 0, maintenance 1, minor 2, major 3, critical 4;
-// -1 for an unknown impact.
-func (i Impact) Severity() int {
-	switch i {
-	case ImpactNone:
-		return 0
-	case ImpactMaintenance:
-		return 1
-	case ImpactMinor:
-		return 2
-	case ImpactMajor:
-		return 3
-	case ImpactCritical:
-		return 4
-	}
-	return -1
-}
-
 // Label is the impact in words for people.
 func (i Impact) Label() string {
 	switch i {

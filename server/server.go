@@ -334,7 +334,7 @@ func (s *Server) render(m *model) (*snapshot, error) {
 	docs = append(docs, s.assets...)
 
 	prev := s.snap.Load()
-	next := &snapshot{dataAt: m.snap.TakenAt, stale: m.stale, entries: make(map[string]*entry, len(docs))}
+	next := &snapshot{entries: make(map[string]*entry, len(docs))}
 	now := s.opts.Now()
 	for _, d := range docs {
 		var old *entry

@@ -17,8 +17,6 @@ import (
 // read it through an atomic pointer and only copy its bytes; a rebuild makes a
 // new snapshot and swaps the pointer.
 type snapshot struct {
-	dataAt  time.Time // when the data it shows was read from the store
-	stale   bool      // the last rebuild could not read the store
 	entries map[string]*entry
 	notFoundHTML,
 	notFoundJSON *entry
