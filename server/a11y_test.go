@@ -27,8 +27,8 @@ import (
 //
 // It needs Debian's chromium (or STATUSD_CHROMIUM) and axe-core's axe.min.js
 // (STATUSD_AXE_JS, or .ci/node_modules/axe-core/axe.min.js after
-// `npm ci --prefix .ci`). Without them the test is skipped, and with CI=true it
-// fails. Screenshots go to the test's temporary directory and, when
+// `npm ci --prefix .ci`); without them the test fails (bash .ci/deps installs
+// both). Screenshots go to the test's temporary directory and, when
 // STATUSD_SHOTS names a directory, there too, for people to look at.
 
 // axeTags are the axe-core rule tags that must pass.
@@ -274,16 +274,14 @@ func saveShot(t *testing.T, dir, name string, png []byte) {
 	}
 }
 
-// a11yTools finds chromium and axe.min.js. It skips the test when one is
-// missing, or fails it when CI=true.
+// a11yTools finds chromium and axe.min.js. A missing one fails the test:
+// the accessibility check is part of the suite, and `bash .ci/deps` (run by
+// make test) installs both.
 func a11yTools(t *testing.T) (chromium, axeJS string) {
 	t.Helper()
 	missing := func(format string, args ...any) {
 		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
+		t.Fatalf(format+" — run bash .ci/deps", args...)
 	}
 	chromium = os.Getenv("STATUSD_CHROMIUM")
 	if chromium == "" {
