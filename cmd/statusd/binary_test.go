@@ -173,7 +173,6 @@ func componentOf(t *testing.T, body []byte, id string) (status, source, reason s
 	return
 }
 
-
 // TestStatusModelEndToEnd runs the real binary and layers an override, an
 // incident and a maintenance on one component, then clears them in another
 // order: the page, summary.json and the "last changed because" text follow
