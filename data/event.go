@@ -29,6 +29,12 @@ const (
 	// EventCatalogSynced: the configured journeys and components changed.
 	// Payload *CatalogSynced.
 	EventCatalogSynced EventKind = "catalog.synced"
+	// EventSLOBurn: an SLO started burning its error budget fast enough to
+	// alert, or changed severity. Payload *SLOBurn.
+	EventSLOBurn EventKind = "slo.burn"
+	// EventSLORecovered: an SLO stopped burning. Payload *SLOBurn with an
+	// empty Severity.
+	EventSLORecovered EventKind = "slo.recovered"
 )
 
 // Event is a row of the outbox: something happened that readers of the page
@@ -40,8 +46,8 @@ type Event struct {
 	Kind      EventKind
 	Subject   string // the id of what changed
 	CreatedAt time.Time
-	// Payload is one of *ComponentStatusChanged, *IncidentChanged or
-	// *CatalogSynced, according to Kind; nil for events written by an older
+	// Payload is one of *ComponentStatusChanged, *IncidentChanged,
+	// *CatalogSynced or *SLOBurn, according to Kind; nil for events written by an older
 	// version, which consumers skip.
 	Payload EventPayload
 }
@@ -129,6 +135,8 @@ func decodePayload(kind EventKind, version int, raw string) (EventPayload, error
 		p = &IncidentChanged{}
 	case EventCatalogSynced:
 		p = &CatalogSynced{}
+	case EventSLOBurn, EventSLORecovered:
+		p = &SLOBurn{}
 	default:
 		return nil, nil // a kind from a newer version: skipped, not an error
 	}

@@ -18,6 +18,8 @@ type Snapshot struct {
 	// Uptime holds, for each non-group component, one entry per day of the
 	// window, oldest first.
 	Uptime map[string][]DayUptime
+	// SLOs are the SLO engine's last figures, by journey and position.
+	SLOs []SLOFigures
 }
 
 // SnapshotOptions bounds what Snapshot reads.
@@ -80,6 +82,9 @@ func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, err
 	}
 	if err := s.readUptime(ctx, tx, snap, windowStart, o.Days, o.Location, now); err != nil {
 		return nil, fmt.Errorf("read snapshot uptime: %w", err)
+	}
+	if snap.SLOs, err = loadSLOFigures(ctx, tx); err != nil {
+		return nil, fmt.Errorf("read snapshot SLOs: %w", err)
 	}
 	return snap, nil
 }
