@@ -97,7 +97,7 @@ func TestFiguresHandComputed(t *testing.T) {
 			return l
 		}(),
 		sli: 0.9, remaining: -9, budget: 7*time.Hour + 12*time.Minute, remainingTime: -9 * (7*time.Hour + 12*time.Minute),
-		burn: map[time.Duration]float64{5 * time.Minute: 30, 30 * time.Minute: 150.0 / 900 / 0.01, time.Hour: 10, 6 * time.Hour: 10},
+		burn:  map[time.Duration]float64{5 * time.Minute: 30, 30 * time.Minute: 150.0 / 900 / 0.01, time.Hour: 10, 6 * time.Hour: 10},
 		alert: data.SLOFastBurn, status: data.PartialOutage,
 		reason: "SLO co: burning error budget 10.0× over 6h and 16.6× over 30m (objective 99%)",
 	}, {
