@@ -21,7 +21,7 @@ type clock struct {
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func catalogStore(t *testing.T, clk *clock) *data.Store {
@@ -161,7 +161,7 @@ func TestStaleKeepsStatus(t *testing.T) {
 		t.Fatalf("status %s", st)
 	}
 	last := time.Date(2026, 6, 10, 12, 1, 0, 0, time.UTC) // the end of the minute pushed
-	clk.Add(2 * time.Hour)                               // silence: the burst is out of the 1h and 5m windows
+	clk.Add(2 * time.Hour)                                // silence: the burst is out of the 1h and 5m windows
 	if err := e.Tick(ctx); err != nil {
 		t.Fatal(err)
 	}
