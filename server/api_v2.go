@@ -114,7 +114,7 @@ type journeyDoc struct {
 	// ComponentStatuses says, per component, its status and what decided
 	// it ("last changed because…").
 	ComponentStatuses []componentStatusDoc `json:"component_statuses"`
-	SLOs              []any                `json:"slos"`
+	SLOs              []sloDoc             `json:"slos"` // server/slo.go
 }
 
 // componentStatusDoc is one component's status in journeys.json, with the
@@ -196,7 +196,7 @@ func apiDocs(m *model) ([]doc, error) {
 	journeys := make([]journeyDoc, 0, len(m.snap.Journeys))
 	for i, j := range m.snap.Journeys {
 		jd := journeyDoc{ID: j.ID, Name: j.Name, Description: nullable(j.Description), Position: i + 1,
-			Status: string(m.journeyStatus[j.ID]), UpdatedAt: spTime(m.journeyUpdated[j.ID]), Components: []string{}, SLOs: []any{}}
+			Status: string(m.journeyStatus[j.ID]), UpdatedAt: spTime(m.journeyUpdated[j.ID]), Components: []string{}, SLOs: sloDocs(m, j.ID)}
 		jd.ComponentStatuses = []componentStatusDoc{}
 		for _, c := range m.snap.Components {
 			if c.JourneyID == j.ID {

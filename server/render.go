@@ -141,6 +141,7 @@ func (s *Server) indexPage(m *model) *pageView {
 			}
 			jv.Components = append(jv.Components, cv)
 		}
+		jv.SLOs = s.sloViews(m, j.ID)
 		iv.Journeys = append(iv.Journeys, jv)
 	}
 	// The last recentDays days in the page's zone, newest first.

@@ -71,6 +71,10 @@ type Options struct {
 	Registerer   prometheus.Registerer // where metrics go; nil for none
 	Gatherer     prometheus.Gatherer   // what /metrics serves; nil for no /metrics
 	Now          func() time.Time
+	// SLOPush and SLOAuth serve POST /api/admin/slo/{id}/events; the route
+	// exists only when both are set.
+	SLOPush SLOPusher
+	SLOAuth PushAuth
 }
 
 func (o *Options) defaults() {

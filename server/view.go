@@ -74,6 +74,7 @@ type journeyView struct {
 	Description string
 	Status      componentStatusView // the worst of its components
 	Components  []componentView     // top-level components and groups, in order
+	SLOs        []sloView           // its objectives (server/slo.go)
 }
 
 type componentView struct {

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/statusd/statusd/data"
 	"github.com/statusd/statusd/data/datatest"
 	"github.com/statusd/statusd/probes/slo"
@@ -263,5 +266,37 @@ func TestRestartKeepsAlert(t *testing.T) {
 	}
 	if figs, _ := s.SLOFigures(ctx); len(figs) != 0 {
 		t.Fatalf("a removed SLO left figures %+v", figs)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 6, 10, 12, 0, 30, 0, time.UTC)}
+	s := catalogStore(t, clk)
+	e, _ := slo.New(s, []slo.SLO{checkoutSLO()}, slo.Options{Now: clk.Now})
+	if err := e.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Push(ctx, "checkout-availability", []slo.Event{{Time: clk.Now(), Good: 990, Total: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(e)
+	want := `
+# HELP statusd_slo_burn_rate Error budget burn rate over an alert window: 1 spends the budget exactly over the compliance window (absent for a window without events).
+# TYPE statusd_slo_burn_rate gauge
+statusd_slo_burn_rate{slo="checkout-availability",window="1h"} 10
+statusd_slo_burn_rate{slo="checkout-availability",window="30m"} 10
+statusd_slo_burn_rate{slo="checkout-availability",window="3d"} 10
+statusd_slo_burn_rate{slo="checkout-availability",window="5m"} 10
+statusd_slo_burn_rate{slo="checkout-availability",window="6h"} 10
+# HELP statusd_slo_sli Share of good events over the SLO's compliance window (absent without events).
+# TYPE statusd_slo_sli gauge
+statusd_slo_sli{journey="checkout",slo="checkout-availability"} 0.99
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "statusd_slo_sli", "statusd_slo_burn_rate"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "statusd_slo_error_budget_remaining_ratio", "statusd_slo_stale", "statusd_slo_alert"); err != nil || n != 4 {
+		t.Fatalf("%d series, %v", n, err)
 	}
 }

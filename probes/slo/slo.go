@@ -3,6 +3,7 @@ package slo
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,8 +194,10 @@ func (d *Definition) Validate() error {
 	return nil
 }
 
-// allowed is the share of events the objective allows to be bad.
-func (d *Definition) allowed() float64 { return 1 - d.Objective/100 }
+// allowed is the share of events the objective allows to be bad, rounded
+// to nine decimals of a percent so that 99.9 allows exactly 0.001 and not
+// 0.0010000000000000009 (objectives are written with a few decimals).
+func (d *Definition) allowed() float64 { return math.Round((100-d.Objective)*1e9) / 1e11 }
 
 // windows returns the distinct alert windows in minutes, ascending.
 func (d *Definition) alertWindows() []int64 {
