@@ -82,22 +82,22 @@ func sliPercent(sli, objective float64) string {
 
 // sloDoc is one SLO in journeys.json.
 type sloDoc struct {
-	ID          string       `json:"id"`
-	Name        string       `json:"name"`
-	Objective   float64      `json:"objective"` // percent
-	Window      string       `json:"window"`
-	WindowStart spTime       `json:"window_start"`
-	WindowEnd   spTime       `json:"window_end"`
-	Good        int64        `json:"good"`
-	Total       int64        `json:"total"`
-	SLI         *float64     `json:"sli"` // null without events
-	ErrorBudget budgetDoc    `json:"error_budget"`
-	BurnRates   []burnDoc    `json:"burn_rates"`
-	Alert       *string      `json:"alert"` // fast, slow or null
-	AlertReason *string      `json:"alert_reason"`
-	Stale       bool         `json:"stale"`
-	LastDataAt  spTime       `json:"last_data_at"`
-	UpdatedAt   spTime       `json:"updated_at"`
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Objective   float64   `json:"objective"` // percent
+	Window      string    `json:"window"`
+	WindowStart spTime    `json:"window_start"`
+	WindowEnd   spTime    `json:"window_end"`
+	Good        int64     `json:"good"`
+	Total       int64     `json:"total"`
+	SLI         *float64  `json:"sli"` // null without events
+	ErrorBudget budgetDoc `json:"error_budget"`
+	BurnRates   []burnDoc `json:"burn_rates"`
+	Alert       *string   `json:"alert"` // fast, slow or null
+	AlertReason *string   `json:"alert_reason"`
+	Stale       bool      `json:"stale"`
+	LastDataAt  spTime    `json:"last_data_at"`
+	UpdatedAt   spTime    `json:"updated_at"`
 }
 
 type budgetDoc struct {

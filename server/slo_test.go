@@ -152,8 +152,8 @@ func TestSLOSurfaces(t *testing.T) {
 	_, body := get(t, "GET", base+"/api/v2/journeys.json", nil)
 	var doc struct {
 		Journeys []struct {
-			ID                string   `json:"id"`
-			Status            string   `json:"status"`
+			ID                string       `json:"id"`
+			Status            string       `json:"status"`
 			SLOs              []testSLODoc `json:"slos"`
 			ComponentStatuses []struct {
 				Status string  `json:"status"`
