@@ -1,17 +1,14 @@
 package main
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
-	"strconv"
-	"strings"
 	"time"
 	_ "time/tzdata" // page.time_zone must validate the same on hosts without /usr/share/zoneinfo
 
 	"github.com/statusd/statusd/data"
+	"github.com/statusd/statusd/server"
 )
 
 // PageConfig describes the public page.
@@ -60,7 +57,6 @@ type rawLink struct {
 
 var (
 	languagePattern = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$`)
-	colorPattern    = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 )
 
 func (c *checker) page(file *rawConfig, cfg *Config) {
@@ -82,7 +78,7 @@ func (c *checker) page(file *rawConfig, cfg *Config) {
 		}
 		p.ID = *raw.ID
 	} else {
-		p.ID = derivePageID(p.Name)
+		p.ID = data.DeriveID(p.Name)
 	}
 	if raw.URL == nil || *raw.URL == "" {
 		c.missing("page", "url")
@@ -107,13 +103,10 @@ func (c *checker) page(file *rawConfig, cfg *Config) {
 	}
 	b := &raw.Branding
 	if b.AccentColor != nil && *b.AccentColor != "" {
-		col := *b.AccentColor
-		if !colorPattern.MatchString(col) {
-			c.add("page.branding.accent_color", "%q is not a colour in the form #rrggbb", col)
-		} else if r := contrastWithWhite(col); r < 4.5 {
-			c.add("page.branding.accent_color", "%q has a contrast ratio of %.2f:1 against white; at least 4.5:1 is needed for text and links (WCAG 2 AA)", col, math.Floor(r*100)/100)
+		if col, err := server.CheckAccentColor(*b.AccentColor); err != nil {
+			c.invalid("page.branding.accent_color", err)
 		} else {
-			p.Branding.AccentColor = strings.ToLower(col)
+			p.Branding.AccentColor = col
 		}
 	}
 	if b.SupportURL != nil && *b.SupportURL != "" {
@@ -150,31 +143,4 @@ func loadLocation(name string) (*time.Location, error) {
 		return nil, errors.New("not an IANA time zone")
 	}
 	return time.LoadLocation(name)
-}
-
-// derivePageID makes a stable 12-character page id from the page name, in
-// the style of Statuspage ids.
-func derivePageID(name string) string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-	sum := sha256.Sum256([]byte(name))
-	id := make([]byte, 12)
-	for i := range id {
-		id[i] = alphabet[int(sum[i])%len(alphabet)]
-	}
-	return string(id)
-}
-
-// contrastWithWhite returns the WCAG 2 contrast ratio of "#rrggbb" against
-// white: (1 + 0.05) / (L + 0.05) with L its relative luminance.
-func contrastWithWhite(hex string) float64 {
-	v, _ := strconv.ParseUint(hex[1:], 16, 32) // hex was checked by colorPattern
-	lin := func(c uint64) float64 {
-		s := float64(c) / 255
-		if s <= 0.04045 {
-			return s / 12.92
-		}
-		return math.Pow((s+0.055)/1.055, 2.4)
-	}
-	l := 0.2126*lin(v>>16&0xff) + 0.7152*lin(v>>8&0xff) + 0.0722*lin(v&0xff)
-	return 1.05 / (l + 0.05)
 }
