@@ -22,6 +22,10 @@ type Config struct {
 	Journeys []JourneyConfig
 	Probes   []ProbeConfig
 	SLOs     []SLOConfig
+	// SLOPushToken may push events for every SLO with a push feed;
+	// OpenSLOFiles are where SLOs written in OpenSLO came from.
+	SLOPushToken string
+	OpenSLOFiles []string
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
 }
@@ -146,6 +150,9 @@ type rawConfig struct {
 	Journeys []rawJourney `yaml:"journeys"`
 	Probes   []rawProbe   `yaml:"probes"`
 	SLOs     []rawSLO     `yaml:"slos"`
+	// config_slos.go
+	SLOPushToken *string  `yaml:"slos_push_token"`
+	OpenSLOFiles []string `yaml:"openslo_files"`
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
 }

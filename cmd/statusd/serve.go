@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/statusd/statusd/data"
+	"github.com/statusd/statusd/probes/slo"
 	"github.com/statusd/statusd/server"
 )
 
@@ -27,6 +28,11 @@ type Main struct {
 	Store    *data.Store
 	Server   *server.Server
 	Registry *prometheus.Registry
+	SLO      *slo.Engine // SLO figures, burn-rate alerts, feeds (serve_slo.go)
+
+	// Now is the clock of the store, the page and the SLO engine; time.Now
+	// when nil. Tests set it to move time.
+	Now func() time.Time
 
 	ln        net.Listener
 	serveDone chan error
@@ -53,6 +59,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}
+	if m.Now != nil {
+		m.Store.Now = m.Now
+	}
 	applied, err := m.Store.Migrate(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate database: %w", err)
@@ -71,6 +80,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	push, auth, err := m.newSLOEngine()
+	if err != nil {
+		return err
+	}
 	links := make([]server.Link, 0, len(cfg.Page.Branding.Links))
 	for _, l := range cfg.Page.Branding.Links {
 		links = append(links, server.Link{Name: l.Name, URL: l.URL})
@@ -86,6 +99,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: log, Registerer: m.Registry, Gatherer: m.Registry,
+		Now: m.Now, SLOPush: push, SLOAuth: auth,
 	})
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
@@ -96,6 +110,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	m.Server.Start(context.WithoutCancel(ctx))
+	if err := m.SLO.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start SLO engine: %w", err)
+	}
 	// Commits from other processes (statusd set-status, a restore) reach
 	// the page within a second.
 	var wctx context.Context
@@ -145,6 +162,12 @@ func (m *Main) Close(ctx context.Context) error {
 			case <-ctx.Done():
 				errs = append(errs, fmt.Errorf("wait for listener: %w", ctx.Err()))
 			}
+		}
+	}
+	if m.SLO != nil {
+		if err := m.SLO.Stop(ctx); err != nil {
+			m.Logger.Error("stop SLO engine", "err", err)
+			errs = append(errs, err)
 		}
 	}
 	if m.stopMaint != nil {

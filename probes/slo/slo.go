@@ -23,36 +23,47 @@ const (
 	Latency Kind = "latency"
 )
 
-// Window is the compliance window of an SLO: the last Days days, rolling by
-// the minute, or the calendar month so far in the page's time zone.
+// Window is the compliance window of an SLO: the last Days days (or, for
+// windows that are not whole days, Length), rolling by the minute, or the
+// calendar month so far in the page's time zone.
 type Window struct {
-	Days          int // 1 to 90 for a rolling window
+	Days          int           // 1 to 90 for a rolling window
+	Length        time.Duration // instead of Days: whole minutes, 1 to 90 days
 	CalendarMonth bool
 }
 
 // MaxDays is the longest rolling window.
 const MaxDays = 90
 
-// String says the window in words: "30 days", "1 day", "calendar month".
+// String says the window in words: "30 days", "1 day", "36 hours",
+// "calendar month".
 func (w Window) String() string {
+	m := w.minutes()
 	switch {
 	case w.CalendarMonth:
 		return "calendar month"
-	case w.Days == 1:
+	case m == 24*60:
 		return "1 day"
+	case m%(24*60) == 0:
+		return strconv.FormatInt(m/(24*60), 10) + " days"
+	case m%60 == 0:
+		return strconv.FormatInt(m/60, 10) + " hours"
 	}
-	return strconv.Itoa(w.Days) + " days"
+	return strconv.FormatInt(m, 10) + " minutes"
 }
 
 // Validate checks the window.
 func (w Window) Validate() error {
-	if w.CalendarMonth {
-		if w.Days != 0 {
-			return data.Invalid("window", "a calendar month has no number of days")
-		}
+	switch {
+	case w.CalendarMonth && (w.Days != 0 || w.Length != 0):
+		return data.Invalid("window", "a calendar month has no length of its own")
+	case w.CalendarMonth:
 		return nil
-	}
-	if w.Days < 1 || w.Days > MaxDays {
+	case w.Days != 0 && w.Length != 0:
+		return data.Invalid("window", "give days or a length, not both")
+	case w.Length != 0 && (w.Length%time.Minute != 0 || w.Length < 24*time.Hour || w.Length > MaxDays*24*time.Hour):
+		return data.Invalid("window", "%s is not whole minutes from 1 to %d days", w.Length, MaxDays)
+	case w.Length == 0 && (w.Days < 1 || w.Days > MaxDays):
 		return data.Invalid("window", "%d days is not between 1 and %d", w.Days, MaxDays)
 	}
 	return nil
@@ -60,8 +71,11 @@ func (w Window) Validate() error {
 
 // minutes is the longest the window can be, in minutes.
 func (w Window) minutes() int64 {
-	if w.CalendarMonth {
+	switch {
+	case w.CalendarMonth:
 		return 31 * 24 * 60
+	case w.Length > 0:
+		return int64(w.Length / time.Minute)
 	}
 	return int64(w.Days) * 24 * 60
 }
