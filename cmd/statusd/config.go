@@ -26,8 +26,8 @@ type Config struct {
 	// OpenSLOFiles are where SLOs written in OpenSLO came from.
 	SLOPushToken string
 	OpenSLOFiles []string
-	Notifier NotifierConfig
-	Redis    *RedisConfig // nil unless the file has a redis section
+	Notifier     NotifierConfig
+	Redis        *RedisConfig // nil unless the file has a redis section
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -151,10 +151,10 @@ type rawConfig struct {
 	Probes   []rawProbe   `yaml:"probes"`
 	SLOs     []rawSLO     `yaml:"slos"`
 	// config_slos.go
-	SLOPushToken *string  `yaml:"slos_push_token"`
-	OpenSLOFiles []string `yaml:"openslo_files"`
-	Notifier rawNotifier  `yaml:"notifier"`
-	Redis    *rawRedis    `yaml:"redis"`
+	SLOPushToken *string     `yaml:"slos_push_token"`
+	OpenSLOFiles []string    `yaml:"openslo_files"`
+	Notifier     rawNotifier `yaml:"notifier"`
+	Redis        *rawRedis   `yaml:"redis"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
