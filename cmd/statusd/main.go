@@ -26,6 +26,10 @@ func main() {
 	// Only main touches signals: the first SIGINT or SIGTERM cancels ctx and
 	// starts a graceful shutdown; a second one kills the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // from now on the signals' default action applies again
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -41,8 +45,8 @@ Usage:
   statusd healthcheck [--url URL]                            exit 0 if a running statusd is healthy
   statusd version                                            print the version
 
-Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_DB, STATUSD_LOG_LEVEL,
-STATUSD_SMTP_PASSWORD, STATUSD_REDIS_PASSWORD.
+Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_OPS_LISTEN, STATUSD_DB,
+STATUSD_LOG_LEVEL, STATUSD_SMTP_PASSWORD, STATUSD_REDIS_PASSWORD.
 `
 
 // run dispatches a subcommand and returns the process exit code: 0 for

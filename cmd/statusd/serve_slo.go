@@ -7,13 +7,25 @@ import (
 
 	"github.com/statusd/statusd/data"
 	"github.com/statusd/statusd/probes/slo"
-	"github.com/statusd/statusd/server"
 )
 
+// startSLOs loads what the store holds for each SLO and starts the engine's
+// minute tick and feeds.
+func (m *Main) startSLOs(ctx context.Context) error {
+	return m.SLO.Start(context.WithoutCancel(ctx))
+}
+
+func (m *Main) stopSLOs(ctx context.Context) error {
+	if m.SLO == nil {
+		return nil
+	}
+	return m.SLO.Stop(ctx)
+}
+
 // newSLOEngine makes the SLO engine from the configuration, with a feed per
-// SLO, registers its metrics, and returns what the server needs for the
-// push API (both nil when no SLO takes pushed events).
-func (m *Main) newSLOEngine() (server.SLOPusher, server.PushAuth, error) {
+// SLO, and registers its metrics. It keeps for the snapshot builder what the
+// push API needs (nothing when no SLO takes pushed events).
+func (m *Main) newSLOEngine() error {
 	cfg := m.Config
 	defs := cfg.Definitions()
 	slos := make([]slo.SLO, 0, len(defs))
@@ -26,7 +38,7 @@ func (m *Main) newSLOEngine() (server.SLOPusher, server.PushAuth, error) {
 			p, err := slo.NewPrometheus(sc.ID, slo.PrometheusConfig{URL: sc.Feed.URL, GoodQuery: sc.Feed.GoodQuery,
 				TotalQuery: sc.Feed.TotalQuery, ErrorRatioQuery: sc.Feed.ErrorRatioQuery, Timeout: sc.Feed.Timeout})
 			if err != nil {
-				return nil, nil, fmt.Errorf("SLO %s: %w", sc.ID, err)
+				return fmt.Errorf("SLO %s: %w", sc.ID, err)
 			}
 			s.Source = p
 		case FeedProbes:
@@ -47,13 +59,13 @@ func (m *Main) newSLOEngine() (server.SLOPusher, server.PushAuth, error) {
 	var err error
 	m.SLO, err = slo.New(m.Store, slos, slo.Options{Location: cfg.Page.Location, Now: now, Logger: m.Logger})
 	if err != nil {
-		return nil, nil, fmt.Errorf("SLOs: %w", err)
+		return fmt.Errorf("SLOs: %w", err)
 	}
 	m.Registry.MustRegister(m.SLO)
-	if !pushed {
-		return nil, nil, nil
+	if pushed {
+		m.sloPush, m.sloAuth = m.SLO, slo.NewTokenAuth(cfg.SLOPushToken, cfg.pushTokens())
 	}
-	return m.SLO, slo.NewTokenAuth(cfg.SLOPushToken, cfg.pushTokens()), nil
+	return nil
 }
 
 // journeyComponents lists a journey's components that are not groups.
