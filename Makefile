@@ -36,7 +36,7 @@ test-short:
 
 ## bench: Go benchmarks, then a wrk load test against statusd and nginx
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./server ./data
+	$(GO) test -run='^$$' -bench=. -benchmem ./server ./data ./probes/slo
 	bash .ci/bench-load
 
 ## lint: gofmt, go vet and staticcheck

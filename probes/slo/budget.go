@@ -11,11 +11,12 @@ import (
 // tracker is one SLO's definition with its minutes and running sums: what
 // the figures, burn rates and alerts are computed from.
 type tracker struct {
-	def  Definition
-	loc  *time.Location
-	s    *series
-	main int           // index of the compliance window in s.wins; -1 for a calendar month
-	idx  map[int64]int // alert window in minutes → index in s.wins
+	def       Definition
+	loc       *time.Location
+	s         *series
+	main      int           // index of the compliance window in s.wins; -1 for a calendar month
+	idx       map[int64]int // alert window in minutes → index in s.wins
+	alertWins []int64       // the distinct alert windows in minutes, ascending
 }
 
 func newTracker(def Definition, loc *time.Location) *tracker {
@@ -28,7 +29,8 @@ func newTracker(def Definition, loc *time.Location) *tracker {
 		wins = append(wins, def.Window.minutes())
 		t.main = 0
 	}
-	for _, w := range def.alertWindows() {
+	t.alertWins = def.alertWindows()
+	for _, w := range t.alertWins {
 		if t.main == 0 && w == wins[0] {
 			t.idx[w] = 0
 			continue
@@ -97,7 +99,8 @@ func (t *tracker) figures(head int64) data.SLOFigures {
 		f.SLI = float64(c.good) / float64(c.total)
 		f.BudgetRemaining = 1 - (1-f.SLI)/d.allowed()
 	}
-	for _, w := range d.alertWindows() {
+	f.Burn = make([]data.BurnRate, 0, len(t.alertWins))
+	for _, w := range t.alertWins {
 		f.Burn = append(f.Burn, t.burn(time.Duration(w)*time.Minute))
 	}
 	return f

@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// bucket is one minute of the ring.
+type bucket struct{ good, total uint32 }
+
 // counts is a number of good events and of all events.
 type counts struct{ good, total int64 }
 
@@ -23,7 +26,9 @@ func (c counts) bad() int64 { return c.total - c.good }
 // Buckets are two uint32 (8 bytes a minute: 346 KB for 30 days): a minute
 // with more than 4,294,967,295 events is refused.
 type series struct {
-	good, total []uint32
+	// buckets[slot(m)] holds minute m; good and total side by side, so a
+	// minute costs one cache line, not two.
+	buckets []bucket
 	n           int64 // the ring's length in minutes
 	head        int64 // the newest minute held; valid once started
 	started     bool
@@ -47,7 +52,7 @@ func newSeries(wins []int64, loc *time.Location) *series {
 	if loc != nil {
 		n = max(n, 31*24*60)
 	}
-	return &series{good: make([]uint32, n), total: make([]uint32, n), n: n, wins: wins, sums: make([]counts, len(wins)), loc: loc}
+	return &series{buckets: make([]bucket, n), n: n, wins: wins, sums: make([]counts, len(wins)), loc: loc}
 }
 
 // unixMinute is the minute t falls in (Unix already floors the seconds).
@@ -108,8 +113,7 @@ func (s *series) advance(to int64) {
 	}
 	if to-s.head >= s.n {
 		// Everything held has left every window.
-		clear(s.good)
-		clear(s.total)
+		clear(s.buckets)
 		clear(s.sums)
 		s.head = to
 		if s.loc != nil {
@@ -122,12 +126,11 @@ func (s *series) advance(to int64) {
 		for i, w := range s.wins {
 			// The minute leaving window i as m enters it. w ≤ n, so it is
 			// still in the ring (for w = n it is in m's slot, cleared below).
-			j := s.slot(m - w)
-			s.sums[i].good -= int64(s.good[j])
-			s.sums[i].total -= int64(s.total[j])
+			b := &s.buckets[s.slot(m-w)]
+			s.sums[i].good -= int64(b.good)
+			s.sums[i].total -= int64(b.total)
 		}
-		j := s.slot(m)
-		s.good[j], s.total[j] = 0, 0
+		s.buckets[s.slot(m)] = bucket{}
 		if s.loc != nil && m >= s.monthTo {
 			s.month = counts{}
 			s.monthFrom, s.monthTo = s.monthBounds(m)
@@ -141,8 +144,8 @@ func (s *series) get(m int64) counts {
 	if !s.started || m > s.head || m <= s.head-s.n {
 		return counts{}
 	}
-	j := s.slot(m)
-	return counts{int64(s.good[j]), int64(s.total[j])}
+	b := s.buckets[s.slot(m)]
+	return counts{int64(b.good), int64(b.total)}
 }
 
 // holds reports whether minute m can still be changed: it is not older than
@@ -165,8 +168,7 @@ func (s *series) add(m int64, d counts) bool {
 	if m > s.head || !s.started {
 		s.advance(m)
 	}
-	j := s.slot(m)
-	s.good[j], s.total[j] = uint32(g), uint32(t)
+	s.buckets[s.slot(m)] = bucket{uint32(g), uint32(t)}
 	for i, w := range s.wins {
 		if m > s.head-w {
 			s.sums[i].good += d.good
