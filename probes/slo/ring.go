@@ -29,9 +29,9 @@ type series struct {
 	// buckets[slot(m)] holds minute m; good and total side by side, so a
 	// minute costs one cache line, not two.
 	buckets []bucket
-	n           int64 // the ring's length in minutes
-	head        int64 // the newest minute held; valid once started
-	started     bool
+	n       int64 // the ring's length in minutes
+	head    int64 // the newest minute held; valid once started
+	started bool
 
 	wins []int64  // rolling windows in minutes, each ≤ n
 	sums []counts // the running sum of each of wins
