@@ -387,7 +387,7 @@ func (e *Engine) Push(ctx context.Context, sloID string, evs []Event) error {
 		case ev.Time.After(now.Add(maxFutureSkew)):
 			return data.Invalid(field+".time", "%s is in the future", ev.Time.UTC().Format(time.RFC3339))
 		}
-		m := unixMinute(ev.Time)
+		m := min(unixMinute(ev.Time), head) // a clock slightly ahead counts in the current minute
 		if m < oldest {
 			return data.Invalid(field+".time", "%s is before the SLO's windows, which start at %s",
 				ev.Time.UTC().Format(time.RFC3339), minuteTime(oldest).Format(time.RFC3339))
