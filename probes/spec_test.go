@@ -164,8 +164,12 @@ func TestBuildErrors(t *testing.T) {
 		{"two capture sources", func(s *Spec) { s.Steps[0].Captures[0].Header = "X-Token" }, "steps[0].captures[0]", "exactly one of json, header or regex"},
 		{"bad header", func(s *Spec) { s.Steps[1].Headers[0].Name = "Bad Header" }, "steps[1].headers[0]", "is not a header name"},
 		{"bad method", func(s *Spec) { s.Steps[1].Method = "P0ST" }, "steps[1].method", "is not an HTTP method"},
-		{"dns type", func(s *Spec) { *s = Spec{ID: "d", Type: TypeDNS, Target: "a.example", RecordType: "AXFR", Interval: time.Minute, Timeout: time.Second} }, "record_type", `unknown record type "AXFR"`},
-		{"tcp target", func(s *Spec) { *s = Spec{ID: "t", Type: TypeTCP, Target: "db.example", Interval: time.Minute, Timeout: time.Second} }, "target", "is not host:port"},
+		{"dns type", func(s *Spec) {
+			*s = Spec{ID: "d", Type: TypeDNS, Target: "a.example", RecordType: "AXFR", Interval: time.Minute, Timeout: time.Second}
+		}, "record_type", `unknown record type "AXFR"`},
+		{"tcp target", func(s *Spec) {
+			*s = Spec{ID: "t", Type: TypeTCP, Target: "db.example", Interval: time.Minute, Timeout: time.Second}
+		}, "target", "is not host:port"},
 		{"degraded after timeout", func(s *Spec) { s.DegradedAfter = 10 * time.Second }, "degraded_after", "shorter than the timeout"},
 	}
 	for _, tt := range tests {
