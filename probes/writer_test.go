@@ -92,7 +92,9 @@ func (f fakeResultStore) RecordProbeResults(_ context.Context, rs []data.ProbeRe
 	return f.record(rs)
 }
 
-func (f fakeResultStore) PruneProbeData(context.Context, data.ProbeRetention) (int, error) { return 0, nil }
+func (f fakeResultStore) PruneProbeData(context.Context, data.ProbeRetention) (int, error) {
+	return 0, nil
+}
 
 func TestWriterPrunes(t *testing.T) {
 	st := datatest.MustOpen(t)
