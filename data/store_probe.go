@@ -391,15 +391,16 @@ func (s *Store) CountProbeResults(ctx context.Context) (int64, error) {
 }
 
 // ComponentsInMaintenance returns the ids of the components that a
-// maintenance covers at t: one in progress or verifying, or one scheduled
-// whose window contains t.
+// maintenance covers at t: one in progress or verifying, one scheduled whose
+// window contains t, or one that holds a maintenance input.
 func (s *Store) ComponentsInMaintenance(ctx context.Context, t time.Time) (map[string]bool, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT DISTINCT ic.component_id FROM incidents i JOIN incident_components ic ON ic.incident_id = i.id
+	rows, err := s.reader.QueryContext(ctx, `SELECT ic.component_id FROM incidents i JOIN incident_components ic ON ic.incident_id = i.id
 		WHERE i.kind = 'maintenance' AND (i.status IN ('in_progress', 'verifying')
-			OR (i.status = 'scheduled' AND i.scheduled_for <= ? AND i.scheduled_until > ?))`, ms(t), ms(t))
+			OR (i.status = 'scheduled' AND i.scheduled_for <= ? AND i.scheduled_until > ?))
+		UNION SELECT component_id FROM component_inputs WHERE source = 'maintenance'`, ms(t), ms(t))
 	if err != nil {
 		return nil, fmt.Errorf("read components in maintenance: %w", err)
 	}

@@ -41,7 +41,9 @@ type Probe struct {
 	SuccessThreshold int
 	// Quorum is how many regions must agree before the probe counts as
 	// failing for its component. 1 unless results come from several regions.
-	Quorum  int
+	Quorum int
+	// Regions the probe runs in; [data.DefaultRegion] if empty.
+	Regions []string
 	Checker Checker
 }
 

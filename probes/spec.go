@@ -36,6 +36,9 @@ type Spec struct {
 	FailureThreshold int // 2 if 0
 	SuccessThreshold int // 2 if 0
 	Quorum           int // 1 if 0
+	// Regions the probe runs in; only "local" (this process) if empty.
+	// Results from other regions come from remote probe agents.
+	Regions []string
 
 	// DegradedAfter marks a run slower than this degraded (for a journey,
 	// all steps together); 0 never.
@@ -155,6 +158,19 @@ func Build(s Spec, o BuildOptions) (*Probe, error) {
 		if f.v < 0 || f.v > 100 {
 			b.add(f.name, "%d is not between 1 and 100", f.v)
 		}
+	}
+	seenRegion := map[string]bool{}
+	for i, r := range s.Regions {
+		if !validName(r) {
+			b.add(fmt.Sprintf("regions[%d]", i), "%q is not a region name", r)
+		} else if seenRegion[r] {
+			b.add(fmt.Sprintf("regions[%d]", i), "%q is listed twice", r)
+		}
+		seenRegion[r] = true
+	}
+	p.Regions = s.Regions
+	if n := max(len(s.Regions), 1); p.Quorum > n {
+		b.add("quorum", "%d is more than the %d region(s) the probe runs in", p.Quorum, n)
 	}
 	if s.DegradedAfter < 0 || (s.DegradedAfter > 0 && s.Timeout > 0 && s.DegradedAfter >= s.Timeout) {
 		b.add("degraded_after", "%s must be more than 0s and shorter than the timeout (%s)", s.DegradedAfter, s.Timeout)
