@@ -122,8 +122,11 @@ func (h *HTTP) Close() { h.transport.CloseIdleConnections() }
 // first that is down. A journey's latency is the time of all its steps.
 func (h *HTTP) Check(ctx context.Context) Check {
 	start := time.Now()
-	jar, _ := cookiejar.New(nil) // never fails without options
-	client := &http.Client{Transport: h.transport, Jar: jar, CheckRedirect: h.checkRedirect}
+	client := &http.Client{Transport: h.transport, CheckRedirect: h.checkRedirect}
+	if h.journey || h.follow {
+		// Steps (and redirects) share cookies within a run, never across.
+		client.Jar, _ = cookiejar.New(nil) // never fails without options
+	}
 	vars := map[string]string{}
 	res := up()
 	for i, st := range h.steps {
