@@ -251,3 +251,20 @@ func (h *LatencyHistogram) UnmarshalBinary(b []byte) error {
 	}
 	return nil
 }
+
+// ApplyMeasuredUptime overlays measured uptime on status-derived days:
+// where probes ran on a day (outside maintenance), that day's uptime is the
+// share of good runs; other days keep the uptime their status history gives.
+// days and measured must cover the same dates in the same order, as
+// Snapshot's Uptime and MeasuredUptime do for the same window and zone;
+// extra entries on either side are ignored.
+func ApplyMeasuredUptime(days []DayUptime, measured []MeasuredDay) {
+	for i := range min(len(days), len(measured)) {
+		m := measured[i]
+		if !m.HasData() || !m.Date.Equal(days[i].Date) {
+			continue
+		}
+		days[i].HasData = true
+		days[i].Uptime = m.Uptime()
+	}
+}

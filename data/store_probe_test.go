@@ -215,3 +215,21 @@ func TestComponentsInMaintenance(t *testing.T) {
 		t.Errorf("after the window: %v", got)
 	}
 }
+
+func TestApplyMeasuredUptime(t *testing.T) {
+	d0 := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	days := []data.DayUptime{
+		{Date: d0, HasData: true, Uptime: 1},
+		{Date: d0.AddDate(0, 0, 1), HasData: true, Uptime: 0.5},
+		{Date: d0.AddDate(0, 0, 2)},
+	}
+	measured := []data.MeasuredDay{
+		{Date: d0, Good: 990, Total: 1000},
+		{Date: d0.AddDate(0, 0, 1)},
+		{Date: d0.AddDate(0, 0, 2), Good: 1, Total: 2},
+	}
+	data.ApplyMeasuredUptime(days, measured)
+	if days[0].Uptime != 0.99 || days[1].Uptime != 0.5 || !days[2].HasData || days[2].Uptime != 0.5 {
+		t.Errorf("days = %+v", days)
+	}
+}
