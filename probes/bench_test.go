@@ -102,3 +102,26 @@ func envInt(name string, def int) int {
 	}
 	return def
 }
+
+// BenchmarkHTTPCheck is one HTTP check with a body assertion against a
+// local target over a kept-alive connection: the cost of a run.
+func BenchmarkHTTPCheck(b *testing.B) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}))
+	defer target.Close()
+	p, err := Build(Spec{ID: "p", Type: TypeHTTP, Interval: time.Second, Timeout: 500 * time.Millisecond,
+		Steps: []StepSpec{{URL: target.URL + "/healthz", BodyContains: []string{"ok"}}}}, BuildOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		if c := p.Checker.Check(cctx); c.Outcome != data.ProbeUp {
+			b.Fatal(c.Reason)
+		}
+		cancel()
+	}
+}
