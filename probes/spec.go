@@ -337,7 +337,7 @@ func (b *builder) step(path string, ss StepSpec, defined map[string]bool) *step 
 	for j, v := range ss.Status {
 		r, err := parseStatus(v)
 		if err != nil {
-			b.add(join(path, fmt.Sprintf("status[%d]", j)), "%v", err)
+			b.add(join(path, fmt.Sprintf("expect.status[%d]", j)), "%v", err)
 			continue
 		}
 		st.status = append(st.status, r)
@@ -349,13 +349,13 @@ func (b *builder) step(path string, ss StepSpec, defined map[string]bool) *step 
 	for j, v := range ss.BodyMatches {
 		re, err := regexp.Compile(v)
 		if err != nil {
-			b.add(join(path, fmt.Sprintf("body_matches[%d]", j)), "bad regular expression: %s", regexReason(err))
+			b.add(join(path, fmt.Sprintf("expect.body_matches[%d]", j)), "bad regular expression: %s", regexReason(err))
 			continue
 		}
 		st.matches = append(st.matches, re)
 	}
 	for j, js := range ss.JSON {
-		f := join(path, fmt.Sprintf("json[%d]", j))
+		f := join(path, fmt.Sprintf("expect.json[%d]", j))
 		jp, err := ParseJSONPath(js.Path)
 		if err != nil {
 			b.add(f+".path", "%v", err)
