@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/statusd/statusd/data"
+	"github.com/statusd/statusd/probes"
+	"github.com/statusd/statusd/probes/demo"
 	"github.com/statusd/statusd/server"
 )
 
@@ -27,6 +29,10 @@ type Main struct {
 	Store    *data.Store
 	Server   *server.Server
 	Registry *prometheus.Registry
+	// Probes runs the configured probes; Demo is the in-process demo shop
+	// (probing.demo_upstream), nil when not configured.
+	Probes *probes.Service
+	Demo   *demo.Server
 
 	ln        net.Listener
 	serveDone chan error
@@ -116,9 +122,54 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		defer close(m.maintDone)
 		m.Store.RunMaintenance(mctx, 30*time.Second, func(err error) { log.Error("advance maintenance", "err", err) })
 	}()
+	if err := m.startProbes(ctx); err != nil {
+		return err
+	}
 	m.serveDone = make(chan error, 1)
 	go func() { m.serveDone <- m.Server.Serve(m.ln) }()
 	log.Info("serving", "addr", m.ln.Addr().String(), "db", cfg.Database.Path, "version", version)
+	return nil
+}
+
+// startProbes starts the demo shop when configured, then the probes: the
+// scheduler, the engine that sets components' automatic status, and the
+// batched result writer.
+func (m *Main) startProbes(ctx context.Context) error {
+	cfg := m.Config
+	log := m.Logger.With("component", "probes")
+	if addr := cfg.Probing.DemoUpstream; addr != "" {
+		var err error
+		m.Demo, err = demo.Listen(ctx, addr)
+		if err != nil {
+			// Another statusd (or a test) has the port: the demo still
+			// works on a free one, and the probes follow it.
+			log.Warn("demo upstream: address taken, using a free port", "addr", addr, "err", err)
+			host, _, _ := net.SplitHostPort(addr)
+			if m.Demo, err = demo.Listen(ctx, net.JoinHostPort(host, "0")); err != nil {
+				return fmt.Errorf("start demo upstream: %w", err)
+			}
+		}
+		cfg.retarget(addr, m.Demo.Addr())
+		log.Info("demo upstream", "addr", m.Demo.Addr(),
+			"break", "statusd demo-upstream set --url http://"+m.Demo.Addr()+" checkout failing")
+	}
+	if len(cfg.Probes) == 0 {
+		return nil
+	}
+	ps, err := cfg.BuildProbes()
+	if err != nil {
+		return fmt.Errorf("build probes: %w", err)
+	}
+	m.Probes = probes.NewService(m.Store, ps, probes.ServiceOptions{
+		Region: cfg.Probing.Region, Concurrency: cfg.Probing.Concurrency, Location: cfg.Page.Location,
+		ResultsFor: cfg.Probing.ResultsRetention, AggregatesFor: time.Duration(cfg.Snapshot.HistoryDays) * 24 * time.Hour,
+		MajorShare: cfg.Probing.MajorOutageShare, Logger: log, Registerer: m.Registry,
+	})
+	if err := m.Probes.Start(context.WithoutCancel(ctx)); err != nil {
+		m.Probes = nil
+		return fmt.Errorf("start probes: %w", err)
+	}
+	log.Info("probes running", "probes", len(ps), "region", cfg.Probing.Region)
 	return nil
 }
 
@@ -153,6 +204,18 @@ func (m *Main) Close(ctx context.Context) error {
 		case <-m.maintDone:
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("wait for maintenance scheduler: %w", ctx.Err()))
+		}
+	}
+	if m.Probes != nil {
+		if err := m.Probes.Stop(ctx); err != nil {
+			m.Logger.Error("stop probes", "err", err)
+			errs = append(errs, err)
+		}
+	}
+	if m.Demo != nil {
+		if err := m.Demo.Close(ctx); err != nil {
+			m.Logger.Error("stop demo upstream", "err", err)
+			errs = append(errs, err)
 		}
 	}
 	if m.stopWatch != nil {

@@ -82,21 +82,17 @@ func (s *Shop) Modes() map[string]string {
 
 // Handler serves the shop and its control endpoint:
 //
-//	GET  /login/healthz, POST /api/login            login
+//	GET  /{target}/healthz                          each target
+//	POST /api/login                                 login
 //	GET  /search?q=…                                search
 //	GET  /recommendations                           recommendations
 //	POST /basket/items                              basket (needs the session cookie and token from /api/login)
 //	POST /checkout/pay                              checkout (ditto)
-//	GET  /emails/healthz                            emails
 //	GET  /api/v1/status                             api
-//	GET  /webhooks/healthz                          webhooks
 //	GET  /_control                                  every target's mode, as JSON
 //	POST /_control/{target}/{mode}                  switch a target
 func (s *Shop) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /login/healthz", s.target("login", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	}))
 	mux.HandleFunc("POST /api/login", s.target("login", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: "session", Value: "demo-session", Path: "/", HttpOnly: true})
 		writeJSON(w, http.StatusOK, map[string]any{"token": "demo-token", "user": map[string]any{"name": "Robin"}})
@@ -124,15 +120,15 @@ func (s *Shop) Handler() http.Handler {
 	mux.HandleFunc("POST /checkout/pay", s.target("checkout", s.session(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"paid": true, "order": "o-5521"})
 	})))
-	mux.HandleFunc("GET /emails/healthz", s.target("emails", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"queue": 0})
-	}))
 	mux.HandleFunc("GET /api/v1/status", s.target("api", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "version": "2026.11"})
 	}))
-	mux.HandleFunc("GET /webhooks/healthz", s.target("webhooks", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
-	}))
+	// A health check per target, for plain HTTP probes.
+	for _, t := range Targets {
+		mux.HandleFunc("GET /"+t+"/healthz", s.target(t, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+		}))
+	}
 	mux.HandleFunc("GET /_control", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Modes())
 	})
