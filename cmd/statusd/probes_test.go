@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statusd/statusd/probes/demo"
+)
+
+// TestProbesEndToEnd runs the real Main with a checkout journey probe
+// against the demo shop: breaking checkout turns payments to a major outage
+// in summary.json within failure_threshold × interval + 2s, with the failing
+// step in the reason, and repairing it brings it back within
+// success_threshold × interval + 2s.
+func TestProbesEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	shop, err := demo.Listen(ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shop.Close(ctx) })
+	const (
+		interval  = time.Second
+		threshold = 2
+	)
+	base := "http://" + shop.Addr()
+	config := fmt.Sprintf(`page:
+  name: Fernhill
+  url: https://status.fernhill.example
+journeys:
+  - id: checkout
+    name: Checkout
+    components:
+      - id: payments
+        name: Card payments
+      - id: basket
+        name: Basket
+probing:
+  min_interval: 1s
+probes:
+  - id: checkout-journey
+    name: Checkout
+    component: payments
+    type: journey
+    interval: %[2]s
+    timeout: 900ms
+    failure_threshold: %[3]d
+    success_threshold: %[3]d
+    steps:
+      - name: sign in
+        method: POST
+        url: %[1]s/api/login
+        captures:
+          - name: token
+            json: $.token
+      - name: search
+        url: %[1]s/search?q=tent
+        captures:
+          - name: sku
+            json: $.results[0].sku
+      - name: add to basket
+        method: POST
+        url: %[1]s/basket/items
+        headers:
+          Authorization: Bearer ${token}
+        body: '{"sku":"${sku}"}'
+      - name: pay
+        method: POST
+        url: %[1]s/checkout/pay
+        headers:
+          Authorization: Bearer ${token}
+  - id: basket-http
+    component: basket
+    type: http
+    target: %[1]s/basket/healthz
+    interval: %[2]s
+    timeout: 900ms
+`, base, interval, threshold)
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, server := startMain(t, path)
+
+	type comp struct {
+		ID, Status string
+		Source     *string
+		Reason     *string
+	}
+	read := func() (summary, journeys map[string]comp) {
+		summary, journeys = map[string]comp{}, map[string]comp{}
+		_, _, body := httpGet(t, server+"/api/v2/summary.json")
+		var s struct{ Components []comp }
+		if err := json.Unmarshal(body, &s); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range s.Components {
+			summary[c.ID] = c
+		}
+		_, _, body = httpGet(t, server+"/api/v2/journeys.json")
+		var j struct {
+			Journeys []struct {
+				ComponentStatuses []comp `json:"component_statuses"`
+			}
+		}
+		if err := json.Unmarshal(body, &j); err != nil {
+			t.Fatal(err)
+		}
+		for _, jd := range j.Journeys {
+			for _, c := range jd.ComponentStatuses {
+				journeys[c.ID] = c
+			}
+		}
+		return summary, journeys
+	}
+	// waitFor polls until payments has status (and, in journeys.json, a
+	// reason containing reason), and returns how long that took.
+	waitFor := func(status, reason string, limit time.Duration) time.Duration {
+		t.Helper()
+		start := time.Now()
+		for {
+			s, j := read()
+			if s["payments"].Status == status && (reason == "" || j["payments"].Reason != nil && strings.Contains(*j["payments"].Reason, reason)) {
+				return time.Since(start)
+			}
+			if time.Since(start) > limit {
+				r := j["payments"].Reason
+				t.Fatalf("payments is %s (%v) after %s; want %s with %q", s["payments"].Status, deref(r), time.Since(start).Round(time.Millisecond), status, reason)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// The engine speaks once the thresholds have had their runs.
+	waitFor("operational", "Checkout: passing", 20*time.Second)
+
+	bound := threshold*interval + 2*time.Second
+	if err := shop.Shop.Set("checkout", demo.Failing); err != nil {
+		t.Fatal(err)
+	}
+	took := waitFor("major_outage", `Checkout: step 4 "pay" returned 502 (want 2xx)`, 30*time.Second)
+	t.Logf("checkout broke: summary.json showed it after %s (bound %s)", took.Round(time.Millisecond), bound)
+	if took > bound {
+		t.Errorf("the outage reached summary.json after %s; want within %s", took, bound)
+	}
+	if _, j := read(); deref(j["payments"].Source) != "automatic" {
+		t.Errorf("payments decided by %q; want automatic", deref(j["payments"].Source))
+	}
+	if _, _, page := httpGet(t, server+"/"); !strings.Contains(string(page), "step 4") {
+		t.Error("the page does not say which step failed")
+	}
+	if s, _ := read(); s["basket"].Status != "operational" {
+		t.Errorf("basket is %s; only checkout broke", s["basket"].Status)
+	}
+
+	_ = shop.Shop.Set("checkout", demo.Healthy)
+	took = waitFor("operational", "Checkout: passing", 30*time.Second)
+	t.Logf("checkout repaired: summary.json showed it after %s (bound %s)", took.Round(time.Millisecond), bound)
+	if took > bound {
+		t.Errorf("the recovery reached summary.json after %s; want within %s", took, bound)
+	}
+}
