@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the .want files of testdata/bad")
 
 // testEnv is the environment the fixtures are loaded with.
-var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret"}
+var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret", "PROBE_KEY": "probe-key", "PROBE_PASSWORD": "probe-password"}
 
 func envFunc(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }

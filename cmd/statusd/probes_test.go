@@ -165,3 +165,46 @@ probes:
 		t.Errorf("the recovery reached summary.json after %s; want within %s", took, bound)
 	}
 }
+
+// TestProbeConfigSpec checks what the probe keys of a file become.
+func TestProbeConfigSpec(t *testing.T) {
+	cfg, err := LoadConfig("testdata/good/probes.yaml", envFunc(testEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Probing; p.Region != "eu-central" || p.Concurrency != 64 || p.MinInterval != 10*time.Second ||
+		p.ResultsRetention != 14*24*time.Hour || p.MajorOutageShare != 0.5 {
+		t.Errorf("probing = %+v", p)
+	}
+	web := cfg.Probes[0].Spec
+	st := web.Steps[0]
+	if web.Quorum != 2 || len(web.Regions) != 3 || web.FollowRedirects || web.MaxRedirects != 3 || web.MaxBodyBytes != 65536 ||
+		web.FailureThreshold != 3 || web.SuccessThreshold != 1 || web.DegradedAfter != 2*time.Second {
+		t.Errorf("web spec = %+v", web)
+	}
+	if strings.Join(st.Status, ",") != "200,301-308,4xx" || st.Method != "HEAD" || st.URL != "https://www.acme.example/" {
+		t.Errorf("web step = %+v", st)
+	}
+	if st.Headers[0].Name != "Accept-Language" || st.Headers[1].Value != "${env:PROBE_KEY}" {
+		t.Errorf("headers = %+v; want sorted by name, templates as written", st.Headers)
+	}
+	if *st.JSON[2].Equals != "true" || *st.JSON[3].Equals != "3" || *st.JSON[1].Exists {
+		t.Errorf("json = %+v", st.JSON)
+	}
+	j := cfg.Probes[1].Spec
+	if len(j.Steps) != 2 || j.Steps[0].Captures[2].Regex == "" || j.Steps[1].DegradedAfter != 5*time.Second || !j.FollowRedirects {
+		t.Errorf("journey spec = %+v", j)
+	}
+	if d := cfg.Probes[4].Spec; d.RecordType != "AAAA" || d.Resolver != "[2001:db8::53]:53" || d.Expect[0] != "2001:db8::10" {
+		t.Errorf("dns spec = %+v", d)
+	}
+	ps, err := cfg.BuildProbes()
+	if err != nil || len(ps) != 5 {
+		t.Fatalf("BuildProbes = %d, %v", len(ps), err)
+	}
+	// The environment is the one the file was loaded with: without the
+	// secrets, the file does not load at all.
+	if _, err := LoadConfig("testdata/good/probes.yaml", envFunc(nil)); err == nil || !strings.Contains(err.Error(), "PROBE_KEY is not set") {
+		t.Errorf("LoadConfig without secrets = %v", err)
+	}
+}
