@@ -310,6 +310,12 @@ func (s *Store) MeasuredUptime(ctx context.Context, from time.Time, days int, lo
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
+	return measuredUptime(ctx, s.reader, from, days, loc)
+}
+
+// measuredUptime is MeasuredUptime on q, so that Snapshot can read it in
+// its own transaction.
+func measuredUptime(ctx context.Context, q querier, from time.Time, days int, loc *time.Location) (map[string][]MeasuredDay, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -325,7 +331,7 @@ func (s *Store) MeasuredUptime(ctx context.Context, from time.Time, days int, lo
 			index[ms(starts[i])] = i
 		}
 	}
-	rows, err := s.reader.QueryContext(ctx, `SELECT component_id, day, SUM(good), SUM(total) FROM probe_days
+	rows, err := q.QueryContext(ctx, `SELECT component_id, day, SUM(good), SUM(total) FROM probe_days
 		WHERE day >= ? AND day < ? GROUP BY component_id, day`, ms(starts[0]), ms(starts[days]))
 	if err != nil {
 		return nil, fmt.Errorf("read measured uptime: %w", err)
