@@ -348,7 +348,7 @@ func (e *Engine) flush(ctx context.Context, now time.Time) {
 func (e *Engine) wrote(comp string, v verdict) {
 	e.written[comp] = v
 	e.setStatus(comp, v.status)
-	e.o.Logger.Info("component status from probes", "component", comp, "status", string(v.status), "reason", v.reason)
+	e.o.Logger.Info("component status from probes", "component_id", comp, "status", string(v.status), "reason", v.reason)
 }
 
 // probeVerdict is one probe's standing for its component.
