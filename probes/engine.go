@@ -181,7 +181,7 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 			if _, ok := e.byComponent[comp]; !ok {
 				if _, err := e.store.ClearInput(ctx, comp, data.SourceAutomatic, InputKey, "probes", "no probes check this component any more"); err != nil {
-					e.o.Logger.Warn("clear probe input", "component", comp, "err", err)
+					e.o.Logger.Warn("clear probe input", "component_id", comp, "err", err)
 				}
 				continue
 			}
@@ -332,7 +332,7 @@ func (e *Engine) flush(ctx context.Context, now time.Time) {
 		e.o.Logger.Warn("write probe status", "components", len(ins), "err", err)
 		for i := range ins {
 			if _, err := e.store.SetInputs(ctx, ins[i:i+1]); err != nil {
-				e.o.Logger.Error("write probe status", "component", ins[i].ComponentID, "err", err)
+				e.o.Logger.Error("write probe status", "component_id", ins[i].ComponentID, "err", err)
 				e.dirty[ins[i].ComponentID] = true // retried on the next evaluation
 				continue
 			}
