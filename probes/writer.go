@@ -35,8 +35,8 @@ type Writer struct {
 
 // WriterOptions tune a Writer.
 type WriterOptions struct {
-	BatchSize  int           // 2000 if 0
-	FlushEvery time.Duration // 250ms if 0
+	BatchSize  int           // 10000 if 0
+	FlushEvery time.Duration // 1s if 0
 	Location   *time.Location
 	// Results are kept for ResultsFor, aggregates for AggregatesFor.
 	ResultsFor    time.Duration // 7 days if 0
@@ -49,11 +49,14 @@ type WriterOptions struct {
 
 // NewWriter returns a Writer; Start it before recording.
 func NewWriter(store ResultStore, o WriterOptions) *Writer {
+	// Each batch costs a transaction and one aggregate row per probe and
+	// minute in it, so fewer, larger batches are cheaper; a second's delay
+	// costs nothing, as the engine judges results before they are stored.
 	if o.BatchSize <= 0 {
-		o.BatchSize = 2000
+		o.BatchSize = 10000
 	}
 	if o.FlushEvery <= 0 {
-		o.FlushEvery = 250 * time.Millisecond
+		o.FlushEvery = time.Second
 	}
 	if o.Location == nil {
 		o.Location = time.UTC
