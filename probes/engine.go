@@ -134,7 +134,9 @@ func (t *track) observe(r *data.ProbeResult, fail, succeed int) {
 type verdict struct {
 	status    data.ComponentStatus
 	signature string // which probes at which level: a change is worth writing
-	reason    string
+	reason    string // set by explain
+
+	probes, downs, degraded []probeVerdict
 }
 
 // NewEngine returns an engine for probes (all of them, in every region they
@@ -319,6 +321,7 @@ func (e *Engine) flush(ctx context.Context, now time.Time) {
 			e.written[comp] = old
 			continue
 		}
+		e.explain(&v)
 		ins = append(ins, data.Input{ComponentID: comp, Source: data.SourceAutomatic, Key: InputKey, Status: v.status,
 			Reason: data.CleanReason(v.reason), Actor: "probes"})
 		vs = append(vs, v)
@@ -346,6 +349,7 @@ func (e *Engine) flush(ctx context.Context, now time.Time) {
 }
 
 func (e *Engine) wrote(comp string, v verdict) {
+	v.probes, v.downs, v.degraded = nil, nil, nil
 	e.written[comp] = v
 	e.setStatus(comp, v.status)
 	e.o.Logger.Info("component status from probes", "component_id", comp, "status", string(v.status), "reason", v.reason)
@@ -382,45 +386,56 @@ func (e *Engine) evaluate(comp string, now time.Time) (verdict, bool) {
 			degraded = append(degraded, pv)
 		}
 	}
-	v := verdict{status: data.Operational}
-	var sig []string
+	v := verdict{status: data.Operational, probes: pvs, downs: downs, degraded: degraded}
+	var sig strings.Builder
 	for _, pv := range pvs {
-		sig = append(sig, fmt.Sprintf("%s=%d", pv.p.ID, pv.level))
+		sig.WriteString(pv.p.ID)
+		sig.WriteByte('=')
+		sig.WriteByte(byte('0' + pv.level))
+		sig.WriteByte(',')
 	}
-	v.signature = strings.Join(sig, ",")
-	n := len(pvs)
+	v.signature = sig.String()
 	switch {
 	case len(downs) > 0:
-		share := float64(len(downs)) / float64(n)
 		v.status = data.PartialOutage
-		rule := "partial outage"
-		if share >= e.o.MajorShare {
+		if float64(len(downs))/float64(len(pvs)) >= e.o.MajorShare {
 			v.status = data.MajorOutage
-			rule = "major outage"
 		}
-		parts := make([]string, 0, len(downs))
-		for _, pv := range downs {
+	case len(degraded) > 0:
+		v.status = data.DegradedPerformance
+	}
+	return v, true
+}
+
+// explain writes the verdict's reason: which probes, which step, which
+// regions and which rule. It runs only for a verdict about to be written.
+func (e *Engine) explain(v *verdict) {
+	n := len(v.probes)
+	switch {
+	case len(v.downs) > 0:
+		parts := make([]string, 0, len(v.downs))
+		for _, pv := range v.downs {
 			parts = append(parts, e.describe(pv, "failed"))
 		}
 		v.reason = strings.Join(parts, "; ")
 		if n > 1 {
-			v.reason += fmt.Sprintf("; %d of %d probes down: %s", len(downs), n, rule)
+			rule := "partial outage"
+			if v.status == data.MajorOutage {
+				rule = "major outage"
+			}
+			v.reason += fmt.Sprintf("; %d of %d probes down: %s", len(v.downs), n, rule)
 		}
-	case len(degraded) > 0:
-		v.status = data.DegradedPerformance
-		parts := make([]string, 0, len(degraded))
-		for _, pv := range degraded {
+	case len(v.degraded) > 0:
+		parts := make([]string, 0, len(v.degraded))
+		for _, pv := range v.degraded {
 			parts = append(parts, e.describe(pv, "degraded"))
 		}
 		v.reason = strings.Join(parts, "; ")
+	case n == 1:
+		v.reason = v.probes[0].p.name() + ": passing"
 	default:
-		if n == 1 {
-			v.reason = pvs[0].p.name() + ": passing"
-		} else {
-			v.reason = fmt.Sprintf("all %d probes passing", n)
-		}
+		v.reason = fmt.Sprintf("all %d probes passing", n)
 	}
-	return v, true
 }
 
 func (e *Engine) describe(pv probeVerdict, what string) string {
