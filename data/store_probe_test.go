@@ -1,6 +1,7 @@
 package data_test
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -231,5 +232,51 @@ func TestApplyMeasuredUptime(t *testing.T) {
 	data.ApplyMeasuredUptime(days, measured)
 	if days[0].Uptime != 0.99 || days[1].Uptime != 0.5 || !days[2].HasData || days[2].Uptime != 0.5 {
 		t.Errorf("days = %+v", days)
+	}
+}
+
+// TestWatchIgnoresProbeResults: batches of probe results, committed all the
+// time, change nothing the page shows and must not wake the snapshot
+// builder; a status change still does.
+func TestWatchIgnoresProbeResults(t *testing.T) {
+	s := datatest.MustOpen(t)
+	if _, err := s.SyncCatalog(ctx, catalog(), "config"); err != nil {
+		t.Fatal(err)
+	}
+	changes, stop := s.Subscribe()
+	defer stop()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = s.Watch(wctx, 5*time.Millisecond) }()
+	select {
+	case <-changes: // the first read
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first signal from Watch")
+	}
+	for i := range 10 {
+		r := result("pay", "payments", time.Now(), time.Millisecond, data.ProbeUp)
+		if err := s.RecordProbeResults(ctx, []data.ProbeResult{r}, nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // two polls of Watch
+		select {
+		case <-changes:
+			t.Fatalf("batch %d of probe results woke subscribers", i)
+		default:
+		}
+	}
+	// A second store on the file (another process) changes a status.
+	other, err := data.Open(ctx, s.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changes:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal for another process's status change")
 	}
 }
