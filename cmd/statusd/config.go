@@ -20,6 +20,7 @@ type Config struct {
 	Snapshot SnapshotConfig
 	Cache    CacheConfig
 	Journeys []JourneyConfig
+	Probing  ProbingConfig
 	Probes   []ProbeConfig
 	SLOs     []SLOConfig
 	// SLOPushToken may push events for every SLO with a push feed;
@@ -28,6 +29,10 @@ type Config struct {
 	OpenSLOFiles []string
 	Notifier     NotifierConfig
 	Redis        *RedisConfig // nil unless the file has a redis section
+
+	// getenv is the environment the file was checked with; probes read
+	// their secrets from it when they are built.
+	getenv func(string) string
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -108,6 +113,7 @@ func ParseConfig(name string, src []byte, getenv func(string) string) (*Config, 
 	if len(c.problems) > 0 {
 		return nil, c.err()
 	}
+	cfg.getenv = getenv
 	return cfg, nil
 }
 
@@ -148,6 +154,7 @@ type rawConfig struct {
 	Snapshot rawSnapshot  `yaml:"snapshot"`
 	Cache    rawCache     `yaml:"cache"`
 	Journeys []rawJourney `yaml:"journeys"`
+	Probing  rawProbing   `yaml:"probing"`
 	Probes   []rawProbe   `yaml:"probes"`
 	SLOs     []rawSLO     `yaml:"slos"`
 	// config_slos.go
@@ -169,6 +176,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).snapshot,
 	(*checker).cache,
 	(*checker).journeys,
+	(*checker).probing,
 	(*checker).probes,
 	(*checker).slos,
 	(*checker).notifier,

@@ -18,8 +18,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the .want files of testdata/bad")
 
 // testEnv is the environment the fixtures are loaded with.
-var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret", "PUSH_TOKEN": "push-secret",
-	"LATENCY_TOKEN": "latency-secret"}
+var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret", "PROBE_KEY": "probe-key", "PROBE_PASSWORD": "probe-password",
+	"PUSH_TOKEN": "push-secret", "LATENCY_TOKEN": "latency-secret"}
 
 func envFunc(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -122,7 +122,9 @@ func TestParseConfigDefaults(t *testing.T) {
 			ID: "sign-in", Name: "Sign in",
 			Components: []ComponentConfig{{ID: "auth-api", Name: "Authentication API", Showcase: true}},
 		}},
+		Probing: ProbingConfig{Region: "local", Concurrency: 256, MinInterval: 5 * time.Second, ResultsRetention: 7 * 24 * time.Hour, MajorOutageShare: 1},
 	}
+	cfg.getenv = nil // a func is never deeply equal to another
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("LoadConfig(minimal.yaml) =\n%+v\nwant\n%+v", cfg, want)
 	}
@@ -419,7 +421,7 @@ func TestRunCheckConfig(t *testing.T) {
 		},
 		{
 			name: "from STATUSD_CONFIG", env: map[string]string{"STATUSD_CONFIG": "../../config.example.yaml"},
-			wantCode: 0, wantStdout: "../../config.example.yaml: ok (4 journeys, 11 components, 4 probes)\n",
+			wantCode: 0, wantStdout: "../../config.example.yaml: ok (4 journeys, 11 components, 9 probes)\n",
 		},
 		{
 			name: "flag wins over STATUSD_CONFIG", args: []string{"--config", "testdata/good/minimal.yaml"},

@@ -7,6 +7,7 @@
 //	statusd migrate [--config FILE] [--db PATH]
 //	statusd set-status [--config FILE] [--db PATH] COMPONENT STATUS
 //	statusd healthcheck [--url URL]
+//	statusd demo-upstream [--listen ADDR] | set TARGET MODE | show
 //	statusd version
 package main
 
@@ -43,6 +44,7 @@ Usage:
   statusd migrate [--config FILE] [--db PATH]                apply database migrations
   statusd set-status [--reason TEXT] COMPONENT STATUS         change a component's status
   statusd healthcheck [--url URL]                            exit 0 if a running statusd is healthy
+  statusd demo-upstream [--listen ADDR] | set TARGET MODE    a fake shop for the example's probes
   statusd version                                            print the version
 
 Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_OPS_LISTEN, STATUSD_DB,
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runSetStatus(ctx, args[1:], stdout, stderr, getenv)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], stdout, stderr)
+	case "demo-upstream":
+		return runDemoUpstream(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "statusd %s\n", version)
 		return 0

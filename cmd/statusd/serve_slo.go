@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/statusd/statusd/data"
 	"github.com/statusd/statusd/probes/slo"
 )
 
@@ -46,7 +45,7 @@ func (m *Main) newSLOEngine() error {
 			if len(comps) == 0 {
 				comps = cfg.journeyComponents(sc.Journey)
 			}
-			s.Source = &slo.Probes{Results: noProbeResults{}, Components: comps}
+			s.Source = &slo.Probes{Results: slo.StoreResults{Store: m.Store}, Components: comps}
 		case FeedPush:
 			pushed = true
 		}
@@ -85,12 +84,4 @@ func (c *Config) journeyComponents(journeyID string) []string {
 		}
 	}
 	return out
-}
-
-// noProbeResults stands in for the probe result store until probes record
-// their runs: an SLO fed by probes has no data yet, and says so.
-type noProbeResults struct{}
-
-func (noProbeResults) Minutes(context.Context, []string, time.Time, time.Time) ([]data.SLOMinute, error) {
-	return nil, nil
 }

@@ -106,3 +106,31 @@ func TestProbeFeed(t *testing.T) {
 	res.mu.Unlock()
 	waitFor(t, "the gap", func() bool { return e.Figures()[0].Total == 259 && !e.Figures()[0].Stale })
 }
+
+// TestStoreResults reads SLO minutes from real probe results: two
+// components' probes, summed by minute, maintenance runs left out.
+func TestStoreResults(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 6, 10, 12, 0, 30, 0, time.UTC)}
+	s := catalogStore(t, clk)
+	t0 := time.Date(2026, 6, 10, 11, 0, 0, 0, time.UTC)
+	var rs []data.ProbeResult
+	add := func(probe, comp string, at time.Time, out data.ProbeOutcome, maint bool) {
+		rs = append(rs, data.ProbeResult{ProbeID: probe, ComponentID: comp, Region: "local", At: at, Duration: time.Millisecond,
+			Outcome: out, Reason: "x", Maintenance: maint})
+	}
+	add("cart-http", "cart", t0.Add(10*time.Second), data.ProbeUp, false)
+	add("cart-http", "cart", t0.Add(40*time.Second), data.ProbeDown, false)
+	add("pay-http", "payments", t0.Add(20*time.Second), data.ProbeDegraded, false)
+	add("pay-http", "payments", t0.Add(time.Minute), data.ProbeDown, true)
+	add("search-http", "search-api", t0.Add(5*time.Second), data.ProbeDown, false)
+	if err := s.RecordProbeResults(ctx, rs, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	got, err := slo.StoreResults{Store: s}.Minutes(ctx, []string{"cart", "payments"}, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || !got[0].Start.Equal(t0) || got[0].Good != 2 || got[0].Total != 3 {
+		t.Fatalf("minutes %+v; want one minute of 2 good runs out of 3", got)
+	}
+}
