@@ -79,7 +79,12 @@ func renderPage(t *template.Template, name string, v *pageView) ([]byte, error) 
 	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
 		return nil, fmt.Errorf("render %s: %w", name, err)
 	}
-	return buf.Bytes(), nil
+	if b := buf.Bytes(); cap(b) <= len(b)+len(b)/4 {
+		return b, nil
+	}
+	// The page is kept until it changes, and the buffer may have grown
+	// to twice its size.
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // asset is a static file served at a content-hashed, immutable Path.

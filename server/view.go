@@ -1,5 +1,7 @@
 package server
 
+import "html/template"
+
 // The view structs below are what the HTML templates in templates/page
 // receive. They hold only strings, booleans and slices already formatted for
 // people, so templates stay free of logic and every time is shown the same way.
@@ -84,6 +86,10 @@ type componentView struct {
 	IsGroup     bool
 	Children    []componentView // a group's components
 	Uptime      *uptimeView     // nil when the uptime bar is not shown
+	// HTML, when set, is the "component" template's output for this view,
+	// kept from an earlier rebuild; the other fields but IsGroup and
+	// Children are then left empty.
+	HTML template.HTML
 }
 
 // uptimeView is a component's uptime bar.
