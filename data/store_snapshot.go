@@ -24,6 +24,11 @@ type Snapshot struct {
 	// Uptime holds, for each non-group component, one entry per day of the
 	// window, oldest first.
 	Uptime map[string][]DayUptime
+	// IDs are the ids of the incidents and maintenances added after
+	// SnapshotOptions.IDsAfter, in the order they were added; IDsSeq is
+	// what to pass as IDsAfter next time to learn only of newer ones.
+	IDs    []string
+	IDsSeq int64
 }
 
 // SnapshotOptions bounds what Snapshot reads.
@@ -32,6 +37,7 @@ type SnapshotOptions struct {
 	Location *time.Location // where days begin; UTC if nil
 	Recent   int            // keep at least this many newest incidents and maintenances; 50 if 0
 	Limit    int            // never more than this many of either; 1000 if 0
+	IDsAfter int64          // list in Snapshot.IDs the incidents added after this position; 0 lists all
 }
 
 // PartialOutageWeight is the share of a partial outage counted as downtime,
@@ -85,6 +91,9 @@ func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, err
 	if snap.Maintenances, err = recentIncidents(ctx, tx, KindMaintenance, cutoff, o.Recent, o.Limit); err != nil {
 		return nil, fmt.Errorf("read snapshot maintenance: %w", err)
 	}
+	if snap.IDs, snap.IDsSeq, err = incidentIDs(ctx, tx, o.IDsAfter); err != nil {
+		return nil, fmt.Errorf("read snapshot incident ids: %w", err)
+	}
 	if err := s.readUptime(ctx, tx, snap, windowStart, o.Days, o.Location, now); err != nil {
 		return nil, fmt.Errorf("read snapshot uptime: %w", err)
 	}
@@ -126,6 +135,27 @@ func recentIncidents(ctx context.Context, tx *sql.Tx, kind Kind, cutoff int64, r
 		return nil, err
 	}
 	return loadIncidents(ctx, tx, "id IN (SELECT value FROM json_each(?))", string(list))
+}
+
+// incidentIDs lists the incidents and maintenances added after position
+// after (their rowid: rows are never deleted, so it only grows) and returns
+// the newest position.
+func incidentIDs(ctx context.Context, tx *sql.Tx, after int64) ([]string, int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT rowid, id FROM incidents WHERE rowid > ? ORDER BY rowid", after)
+	if err != nil {
+		return nil, after, err
+	}
+	defer rows.Close()
+	var ids []string
+	seq := after
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			return nil, after, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, seq, rows.Err()
 }
 
 func (s *Store) readCatalog(ctx context.Context, tx *sql.Tx, snap *Snapshot) error {

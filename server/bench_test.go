@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -235,4 +240,85 @@ func BenchmarkRebuild2000Change(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchStatusChanges(b, srv, st, "j007-c042")
+}
+
+// BenchmarkMemory10k reports the memory of a server whose store holds
+// 10,000 incidents and maintenances over six years (50 components): Go heap
+// in use and the process's resident set, after start and after 2,000
+// distinct archived incident pages were asked for. Each iteration then
+// serves one archived page from the archive's cache.
+func BenchmarkMemory10k(b *testing.B) {
+	st := historyStore(b, 5, 10, 10000, 6*365*24*time.Hour)
+	srv, err := New(st, Options{Page: Page{ID: "big", Name: "Big", URL: "https://status.big.example"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.App().Handler()
+	get := func(path string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(path)
+		ctx.Request.Header.Set("Accept-Encoding", "br")
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatalf("GET %s = %d", path, ctx.Response.StatusCode())
+		}
+	}
+	var heap, rss float64
+	report := func(when string) {
+		runtime.GC()
+		debug.FreeOSMemory()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		heap, rss = float64(ms.HeapInuse)/(1<<20), float64(residentBytes())/(1<<20)
+		pages, bytes, ids := srv.archive.stats()
+		b.Logf("%s: heap in use %.1f MiB, RSS %.1f MiB; snapshot %d documents; archive %d pages, %.1f MiB, %d ids",
+			when, heap, rss, len(srv.snap.Load().entries), pages, float64(bytes)/(1<<20), ids)
+	}
+	report("after start")
+	b.ReportMetric(heap, "start-heap-MiB")
+	b.ReportMetric(rss, "start-rss-MiB")
+	var archived []string
+	srv.archive.mu.RLock()
+	for id := range srv.archive.ids {
+		if srv.snap.Load().entries["/incidents/"+id] == nil && len(archived) < 2000 {
+			archived = append(archived, id)
+		}
+	}
+	srv.archive.mu.RUnlock()
+	for _, id := range archived {
+		get("/incidents/" + id)
+	}
+	report("after 2,000 archived pages")
+	b.ReportMetric(heap, "heap-MiB")
+	b.ReportMetric(rss, "rss-MiB")
+	last := "/incidents/" + archived[len(archived)-1]
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURI(last)
+		ctx.Request.Header.Set("Accept-Encoding", "br")
+		h(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode())
+		}
+	}
+}
+
+// residentBytes is the process's resident set size, from /proc (0 where
+// there is none).
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }

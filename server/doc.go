@@ -8,6 +8,11 @@
 // fragments are kept by a key of their inputs (memo.go). If the store cannot
 // be read, the last snapshot is kept and the page says how old its data is.
 //
+// The snapshot holds recent incidents. The page of an older one is rendered
+// from the store on its first request and kept in a bounded cache, and
+// unknown ids are answered without the store (archive.go), so every link
+// ever published keeps working while memory stays bounded.
+//
 // It does not own the domain or storage (package data), configuration files
 // and process lifecycle (cmd/statusd), or delivery to subscribers (notifier).
 package server

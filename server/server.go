@@ -18,10 +18,12 @@ import (
 	"github.com/statusd/statusd/data"
 )
 
-// Store is what the server reads: snapshots of the state, a signal when it
-// changes, and a health check. *data.Store satisfies it.
+// Store is what the server reads: snapshots of the state, an incident too
+// old for the snapshot, a signal when it changes, and a health check.
+// *data.Store satisfies it.
 type Store interface {
 	Snapshot(ctx context.Context, o data.SnapshotOptions) (*data.Snapshot, error)
+	Incident(ctx context.Context, id string) (data.Incident, error)
 	Subscribe() (<-chan struct{}, func())
 	Ping(ctx context.Context) error
 }
@@ -129,6 +131,7 @@ type Server struct {
 	lastData *data.Snapshot // guarded by buildMu: the last data read, for stale rebuilds
 	frags    fragments      // guarded by buildMu: rendered pieces kept between rebuilds
 	assets   []doc          // rendered once: they change only with the binary
+	archive  archive        // pages of incidents older than the snapshot
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

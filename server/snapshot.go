@@ -27,7 +27,11 @@ type snapshot struct {
 	entries map[string]*entry
 	notFoundHTML,
 	notFoundJSON *entry
-	model *model // what it was rendered from
+	// What the archive renders older incidents' pages with: the model of
+	// this snapshot, the key of what pages share and when it last changed.
+	model     *model
+	pageKey   uint64
+	pageSince time.Time
 }
 
 // reusable returns the entry at path if it was rendered with key, which
@@ -111,11 +115,18 @@ type fragments struct {
 	incJSON    memo[[]byte]        // Statuspage incidents and maintenances
 	pageKey    uint64              // the last model's pageKey
 	pageSince  time.Time           // when pageKey last changed
+	ids        idsRead             // how the last read asked for incident ids
 }
 
-// snapshotOptions are what Rebuild asks the store for.
+// snapshotOptions are what Rebuild asks the store for. The ids of all
+// incidents are read in full once a day (a cheap safety net) and otherwise
+// only those added since the last read.
+// s.buildMu must be held.
 func (s *Server) snapshotOptions() data.SnapshotOptions {
-	return data.SnapshotOptions{Days: s.opts.HistoryDays, Location: s.opts.Page.Location}
+	day := s.opts.Now().In(s.opts.Page.Location).Format(time.DateOnly)
+	var after int64
+	after, s.frags.ids = s.archive.after(day)
+	return data.SnapshotOptions{Days: s.opts.HistoryDays, Location: s.opts.Page.Location, IDsAfter: after}
 }
 
 // render builds every public document of m into a new snapshot. Documents
@@ -153,7 +164,7 @@ func (s *Server) render(m *model) (*snapshot, error) {
 	docs = append(docs, doc{path: notFoundJSONPath, kind: kindJSON, status: http.StatusNotFound,
 		contentType: "application/json; charset=utf-8", body: []byte(`{"error":"not found"}`)})
 
-	next := &snapshot{entries: make(map[string]*entry, len(docs)), model: m}
+	next := &snapshot{entries: make(map[string]*entry, len(docs)), model: m, pageKey: m.pageKey, pageSince: f.pageSince}
 	for i, e := range s.makeEntries(docs, prev, now) {
 		next.entries[docs[i].path] = e
 	}
@@ -161,6 +172,7 @@ func (s *Server) render(m *model) (*snapshot, error) {
 	next.notFoundJSON = next.entries[notFoundJSONPath]
 	delete(next.entries, notFoundPath)
 	delete(next.entries, notFoundJSONPath)
+	s.archive.update(m, f.ids, prev, next)
 	return next, nil
 }
 
