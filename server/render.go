@@ -236,12 +236,12 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 	for _, d := range days {
 		date := d.Date.Format("2 Jan 2006")
 		if !d.HasData {
-			u.Days = append(u.Days, dayUptimeView{Class: "none", Text: date + ": no data"})
+			u.Days = append(u.Days, dayUptimeView{Class: "none", Date: date, Text: "no data"})
 			continue
 		}
 		known += float64(d.Known)
 		down += float64(d.Major) + data.PartialOutageWeight*float64(d.Partial)
-		text := date + ": " + percent(d.Uptime) + " uptime"
+		text := percent(d.Uptime) + " uptime"
 		var notes []string
 		for _, x := range []struct {
 			label string
@@ -254,7 +254,7 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 		if len(notes) > 0 {
 			text += "; " + strings.Join(notes, ", ")
 		}
-		u.Days = append(u.Days, dayUptimeView{Class: componentClass[d.Worst], Text: text})
+		u.Days = append(u.Days, dayUptimeView{Class: componentClass[d.Worst], Date: date, Text: text})
 	}
 	if known == 0 {
 		u.Percent = "No data"
