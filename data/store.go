@@ -45,6 +45,8 @@ type Store struct {
 	mu     sync.Mutex
 	subs   map[chan struct{}]struct{}
 	closed atomic.Bool
+
+	uptime uptimeCache // closed days of the uptime window, between snapshots
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not

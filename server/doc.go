@@ -4,8 +4,14 @@
 // Public documents are rendered once per change into an immutable snapshot
 // (plain, gzip and brotli bytes with strong ETags and cache headers) that is
 // swapped atomically; a request only picks and copies prebuilt bytes and never
-// touches the store. If the store cannot be read, the last snapshot is kept
-// and the page says how old its data is.
+// touches the store. A rebuild renders only what changed: documents and
+// fragments are kept by a key of their inputs (memo.go). If the store cannot
+// be read, the last snapshot is kept and the page says how old its data is.
+//
+// The snapshot holds recent incidents. The page of an older one is rendered
+// from the store on its first request and kept in a bounded cache, and
+// unknown ids are answered without the store (archive.go), so every link
+// ever published keeps working while memory stays bounded.
 //
 // It does not own the domain or storage (package data), configuration files
 // and process lifecycle (cmd/statusd), or delivery to subscribers (notifier).
