@@ -92,6 +92,16 @@ func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, err
 	if err := s.readUptime(ctx, tx, snap, windowStart, o.Days, o.Location, now); err != nil {
 		return nil, fmt.Errorf("read snapshot uptime: %w", err)
 	}
+	// Where probes measured a day, the bar shows what they measured.
+	measured, err := measuredUptime(ctx, tx, windowStart, o.Days, o.Location)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot measured uptime: %w", err)
+	}
+	for id, days := range snap.Uptime {
+		if md := measured[id]; md != nil {
+			ApplyMeasuredUptime(days, md)
+		}
+	}
 	return snap, nil
 }
 

@@ -242,9 +242,14 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 			u.Days = append(u.Days, dayUptimeView{Class: "none", Date: date, Text: "no data"})
 			continue
 		}
+		// Weighted by the day's recorded time, so that a day measured by
+		// probes counts with its measured uptime.
 		known += float64(d.Known)
-		down += d.Downtime()
+		down += (1 - d.Uptime) * float64(d.Known)
 		text := percent(d.Uptime) + " uptime"
+		if d.Measured {
+			text += " measured by probes"
+		}
 		var notes []string
 		for _, x := range []struct {
 			label string
