@@ -60,7 +60,9 @@ func (s *Store) RecordAudit(ctx context.Context, a AuditChange) error {
 	})
 }
 
-// AuditFilter selects audit entries. Empty fields match everything. Action
+// AuditFilter selects audit entries. Empty fields match everything. Actor
+// matches in any case, and also entries made through the actor's API tokens.
+// Action
 // matches exactly, or as a prefix when it ends in '*' ("user.*"). Since is
 // inclusive, Until exclusive. BeforeID pages backwards: only entries with a
 // smaller id are returned.
@@ -73,6 +75,8 @@ type AuditFilter struct {
 	BeforeID int64
 	Limit    int // 1–500; 100 when zero
 }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // MaxAuditPage is the most entries SearchAudit returns at once.
 const MaxAuditPage = 500
@@ -91,8 +95,10 @@ func (s *Store) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, e
 	var where []string
 	var args []any
 	if f.Actor != "" {
-		where = append(where, "actor = ? COLLATE NOCASE")
-		args = append(args, f.Actor)
+		// "ann@example.com" also finds what ann did through a token,
+		// recorded as "ann@example.com (token tok_…)".
+		where = append(where, `(actor = ? COLLATE NOCASE OR actor LIKE ? ESCAPE '\')`)
+		args = append(args, f.Actor, likeEscaper.Replace(f.Actor)+" (%")
 	}
 	if f.Action != "" {
 		if p, ok := strings.CutSuffix(f.Action, "*"); ok {

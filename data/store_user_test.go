@@ -288,7 +288,8 @@ func TestAuditSearchAndAppendOnly(t *testing.T) {
 		{Actor: "ann@example.com", Action: "user.create", Subject: "bob@example.com"},
 		{Actor: "ann@example.com", Action: "token.create", Subject: "tok_1"},
 		{Actor: "Bob@example.com", Action: "user.role", Subject: "carol@example.com", Before: map[string]string{"role": "viewer"}, After: map[string]string{"role": "comms"}},
-		{Actor: "bob@example.com", Action: "user.disable", Subject: "carol@example.com"},
+		{Actor: "bob@example.com (token tok_1)", Action: "user.disable", Subject: "carol@example.com"},
+		{Actor: "bob_example.com (token tok_2)", Action: "user.disable", Subject: "dave@example.com"},
 	} {
 		if err := s.RecordAudit(ctx, a); err != nil {
 			t.Fatal(err)
@@ -302,17 +303,18 @@ func TestAuditSearchAndAppendOnly(t *testing.T) {
 		}
 		return got
 	}
-	all := count("all", data.AuditFilter{}, 4)
-	if len(all) == 4 && (all[0].Action != "user.disable" || all[1].Before != `{"role":"viewer"}`) {
+	all := count("all", data.AuditFilter{}, 5)
+	if len(all) == 5 && (all[1].Action != "user.disable" || all[2].Before != `{"role":"viewer"}`) {
 		t.Errorf("newest first with before/after: %+v", all)
 	}
-	count("actor any case", data.AuditFilter{Actor: "BOB@example.com"}, 2)
-	count("action prefix", data.AuditFilter{Action: "user.*"}, 3)
+	count("actor any case, and through tokens", data.AuditFilter{Actor: "BOB@example.com"}, 2)
+	count("underscore is not a wildcard", data.AuditFilter{Actor: "bob_example.com"}, 1)
+	count("action prefix", data.AuditFilter{Action: "user.*"}, 4)
 	count("action exact", data.AuditFilter{Action: "user"}, 0)
 	count("subject", data.AuditFilter{Subject: "carol@example.com"}, 2)
-	count("since", data.AuditFilter{Since: base.Add(3 * time.Minute)}, 2)
+	count("since", data.AuditFilter{Since: base.Add(3 * time.Minute)}, 3)
 	count("until", data.AuditFilter{Until: base.Add(3 * time.Minute)}, 2)
-	count("page", data.AuditFilter{BeforeID: all[1].ID, Limit: 1}, 1)
+	count("page", data.AuditFilter{BeforeID: all[1].ID, Limit: 2}, 2)
 	var inv *data.InvalidError
 	if _, err := s.SearchAudit(ctx, data.AuditFilter{Limit: data.MaxAuditPage + 1}); !errors.As(err, &inv) {
 		t.Errorf("huge limit: err = %v; want *InvalidError", err)

@@ -71,6 +71,7 @@ type Options struct {
 	Registerer   prometheus.Registerer // where metrics go; nil for none
 	Gatherer     prometheus.Gatherer   // what /metrics serves; nil for no /metrics
 	Now          func() time.Time
+	Admin        AdminOptions // the admin UI and API; off without Admin.Store
 }
 
 func (o *Options) defaults() {
@@ -120,6 +121,7 @@ type Server struct {
 	cache   cacheHeaders
 	hsts    bool
 	metrics *metrics
+	admin   *admin // nil without Options.Admin.Store
 
 	snap     atomic.Pointer[snapshot]
 	lastGood atomic.Int64 // Unix nanoseconds of the last successful store read
@@ -155,6 +157,9 @@ func New(store Store, o Options) (*Server, error) {
 	}
 	s.metrics = newMetrics(o.Registerer, s)
 	s.app = s.routes()
+	if err := s.mountAdmin(o.Admin); err != nil {
+		return nil, err
+	}
 	if err := s.Rebuild(context.Background()); err != nil {
 		return nil, err
 	}
