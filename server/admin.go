@@ -148,7 +148,9 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 	a.app.Use(a.headers)
 	a.uiRoutes()
 	a.apiRoutes()
-	a.app.Use(func(c *fiber.Ctx) error { return fiber.NewError(fiber.StatusNotFound, "There is nothing at this address.") })
+	a.app.Use(func(c *fiber.Ctx) error {
+		return fiber.NewError(fiber.StatusNotFound, "There is nothing at this address.")
+	})
 	return a, nil
 }
 

@@ -37,8 +37,8 @@ type apiRoute struct {
 
 type apiParam struct {
 	Name, In, Description string // In: path or query
-	Type                 string // string, integer
-	Format               string // date-time…
+	Type                  string // string, integer
+	Format                string // date-time…
 }
 
 func (r apiRoute) fiberPath() string {
@@ -139,7 +139,7 @@ func (a *admin) apiRoutes() {
 		{Method: "POST", Path: "/tokens", Scope: data.ScopeTokensWrite, Summary: "Create a token with at most the caller's scopes; its secret is in this response only",
 			Request: apiTokenCreate{}, Response: apiTokenCreated{}, Status: 201, Idempotent: true, Handler: a.apiCreateToken},
 		{Method: "DELETE", Path: "/tokens/{id}", Scope: data.ScopeTokensWrite, Summary: "Revoke a token",
-			Params: []apiParam{{Name: "id", In: "path", Type: "string", Description: "token id (tok_…)"}},
+			Params:   []apiParam{{Name: "id", In: "path", Type: "string", Description: "token id (tok_…)"}},
 			Response: apiTokenJSON{}, Status: 200, Handler: a.apiRevokeToken},
 	}
 	a.api = append(a.api, a.overrideAPIRoutes()...)

@@ -172,12 +172,12 @@ func (a *admin) usersPage(c *fiber.Ctx) error {
 // noticeText turns a redirect's ?done= into the message shown after it.
 func noticeText(done string) string {
 	return map[string]string{
-		"user-created":  "The user was added. Give them their password in person or through a password manager.",
-		"role-changed":  "The role was changed.",
-		"user-disabled": "The user was disabled and signed out everywhere.",
-		"user-enabled":  "The user was enabled.",
-		"token-revoked": "The token was revoked. Requests with it are refused from now on.",
-		"override-set":  "The override is in force. The public page shows it within seconds.",
+		"user-created":     "The user was added. Give them their password in person or through a password manager.",
+		"role-changed":     "The role was changed.",
+		"user-disabled":    "The user was disabled and signed out everywhere.",
+		"user-enabled":     "The user was enabled.",
+		"token-revoked":    "The token was revoked. Requests with it are refused from now on.",
+		"override-set":     "The override is in force. The public page shows it within seconds.",
 		"override-cleared": "The override was cleared. The component's status is decided by the remaining inputs again.",
 	}[done]
 }

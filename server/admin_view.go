@@ -23,15 +23,15 @@ import (
 var adminPages = []string{"login.html", "dashboard.html", "component.html", "users.html", "tokens.html", "audit.html", "error.html"}
 
 type adminView struct {
-	Title  string // the page's own title; the site name is added
-	Site   string // the status page's name
-	CSS    string
-	Path   string    // for aria-current in the navigation
-	User   *userView // nil when signed out
-	CSRF   string    // the session's form token
-	Nav    []navItem
-	Notice string       // a success message shown at the top
-	Errors []fieldError // validation errors, summarised at the top
+	Title    string // the page's own title; the site name is added
+	Site     string // the status page's name
+	CSS      string
+	Path     string    // for aria-current in the navigation
+	User     *userView // nil when signed out
+	CSRF     string    // the session's form token
+	Nav      []navItem
+	Notice   string       // a success message shown at the top
+	Errors   []fieldError // validation errors, summarised at the top
 	Now      timeView
 	TimeZone string // IANA name of the zone times are shown in
 
