@@ -173,3 +173,12 @@ func (s *Store) writeQuiet(ctx context.Context, what string, fn func(tx *sql.Tx)
 	}
 	return nil
 }
+
+// inputAudit is how a status input appears in the audit log's before and
+// after.
+type inputAudit struct {
+	Source InputSource     `json:"source"`
+	Key    string          `json:"key,omitempty"`
+	Status ComponentStatus `json:"status"`
+	Reason string          `json:"reason,omitempty"`
+}

@@ -43,7 +43,9 @@ type AdminStore interface {
 
 	SearchAudit(ctx context.Context, f data.AuditFilter) ([]data.AuditEntry, error)
 	RecordAudit(ctx context.Context, a data.AuditChange) error
-	History(ctx context.Context, componentID string, limit int) ([]data.StatusChange, error)
+	Inputs(ctx context.Context, componentID string) ([]data.Input, error)
+	SetInputs(ctx context.Context, ins []data.Input) ([]data.StatusChange, error)
+	ClearInput(ctx context.Context, componentID string, src data.InputSource, key, actor, reason string) (bool, error)
 }
 
 var _ AdminStore = (*data.Store)(nil)

@@ -62,10 +62,7 @@ func (a *admin) dashboard(c *fiber.Ctx) error {
 			if comp.JourneyID != j.ID {
 				continue
 			}
-			cv, err := a.componentView(c, comp, names)
-			if err != nil {
-				return err
-			}
+			cv := a.componentView(comp, names)
 			if !comp.IsGroup {
 				worst = worst.Worse(comp.Status)
 			}
@@ -79,34 +76,14 @@ func (a *admin) dashboard(c *fiber.Ctx) error {
 }
 
 // componentView says what a component's status is and what decided it.
-func (a *admin) componentView(c *fiber.Ctx, comp data.Component, names map[string]string) (adminComponentView, error) {
+func (a *admin) componentView(comp data.Component, names map[string]string) adminComponentView {
 	cv := adminComponentView{ID: comp.ID, Name: comp.Name, IsGroup: comp.IsGroup, Status: statusOf(comp.Status), Group: names[comp.GroupID]}
 	if comp.IsGroup {
 		cv.Why = "The worst status of its components."
-		return cv, nil
+		return cv
 	}
-	why, since, err := a.why(c, comp)
-	if err != nil {
-		return cv, err
-	}
-	cv.Why, cv.Since = why, a.srv.timeView(since)
-	return cv, nil
-}
-
-// why explains the status from the last recorded change.
-func (a *admin) whyFromHistory(c *fiber.Ctx, comp data.Component) (string, time.Time, error) {
-	ctx, cancel := bound(c)
-	defer cancel()
-	h, err := a.store.History(ctx, comp.ID, 1)
-	if err != nil || len(h) == 0 {
-		return "No change recorded.", time.Time{}, err
-	}
-	last := h[0]
-	why := "Set by " + last.Actor + " (" + last.Source + ")"
-	if last.Reason != "" {
-		why += ": " + last.Reason
-	}
-	return why, last.At, nil
+	cv.Why, cv.Since = whyText(comp), a.srv.timeView(comp.StatusChangedAt)
+	return cv
 }
 
 func (a *admin) findComponent(c *fiber.Ctx, id string) (data.Component, map[string]string, error) {
@@ -128,10 +105,6 @@ func (a *admin) findComponent(c *fiber.Ctx, id string) (data.Component, map[stri
 		return data.Component{}, nil, fiber.NewError(fiber.StatusNotFound, "There is no component with the id "+strconv.Quote(id)+".")
 	}
 	return *found, names, nil
-}
-
-func (a *admin) componentPage(c *fiber.Ctx) error {
-	return a.renderComponent(c, fiber.StatusOK, overrideForm{}, "", nil)
 }
 
 // --- users ---
