@@ -68,6 +68,13 @@ type AdminOptions struct {
 	// MaxIPFailures failed sign-ins from one client address within the
 	// window refuse further attempts from it; 30.
 	MaxIPFailures int
+	// ProxyHeader names the header a reverse proxy in front puts the client
+	// address in (X-Forwarded-For, X-Real-IP), for throttling and the audit
+	// log. Leave it empty without such a proxy: clients could set it.
+	ProxyHeader string
+	// TrustedProxies, if set, are the only peers (IPs or CIDR ranges)
+	// whose ProxyHeader and X-Forwarded-Proto are believed.
+	TrustedProxies []string
 }
 
 func (o *AdminOptions) defaults() {
@@ -144,6 +151,12 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          a.handleError,
 		BodyLimit:             s.opts.BodyLimit,
+		ProxyHeader:           o.ProxyHeader,
+		EnableIPValidation:    true,
+		TrustedProxies:        o.TrustedProxies,
+		// fiber believes proxy headers from anyone unless told whom to
+		// trust.
+		EnableTrustedProxyCheck: len(o.TrustedProxies) > 0,
 	})
 	a.app.Use(s.metrics.middleware)
 	a.app.Use(recover.New())

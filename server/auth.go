@@ -156,7 +156,10 @@ func (a *admin) require(p permission, h fiber.Handler) fiber.Handler {
 		if ss == nil {
 			next := "/admin/"
 			if c.Method() == fiber.MethodGet {
-				next = c.OriginalURL()
+				next = c.Path()
+				if q := c.Request().URI().QueryString(); len(q) > 0 {
+					next += "?" + string(q)
+				}
 			}
 			return c.Redirect("/admin/login?next="+url.QueryEscape(next), fiber.StatusSeeOther)
 		}

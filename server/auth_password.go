@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -119,9 +120,14 @@ func parseHash(encoded string) (p argonParams, salt, key []byte, err error) {
 	return argonParams{memory: uint32(m), time: uint32(t), threads: uint8(th), keyLen: uint32(len(key)), saltLen: len(salt)}, salt, key, nil
 }
 
+// passwordChecks counts CheckPassword calls, so tests can see that an
+// unknown account costs the same hash as a wrong password.
+var passwordChecks atomic.Int64
+
 // CheckPassword reports whether pw matches the encoded hash, comparing in
 // constant time. An unreadable hash is an error, never a match.
 func CheckPassword(encoded, pw string) (bool, error) {
+	passwordChecks.Add(1)
 	p, salt, key, err := parseHash(encoded)
 	if err != nil {
 		return false, err
