@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -242,4 +243,17 @@ func scopesText(scopes []data.Scope) []string {
 		out[i] = string(s)
 	}
 	return out
+}
+
+func mustCompile(re string) *regexp.Regexp { return regexp.MustCompile(re) }
+
+// rawDBServer opens the store's file directly, to look at what it keeps.
+func rawDBServer(t *testing.T, s *data.Store) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+s.Path()+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
 }
