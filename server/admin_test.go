@@ -29,7 +29,7 @@ const testPassword = "correct horse battery staple"
 // adminHarness is a server with the admin app on a real store, a clock the
 // test moves, and one account per role.
 type adminHarness struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	store *data.Store
 
@@ -49,7 +49,7 @@ func (h *adminHarness) advance(d time.Duration) {
 	h.mu.Unlock()
 }
 
-func newAdminHarness(t *testing.T, opts ...func(*Options)) *adminHarness {
+func newAdminHarness(t testing.TB, opts ...func(*Options)) *adminHarness {
 	t.Helper()
 	ctx := context.Background()
 	h := &adminHarness{t: t, store: datatest.MustOpen(t), now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
