@@ -174,7 +174,7 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 			continue
 		}
 		known += float64(d.Known)
-		down += float64(d.Major) + data.PartialOutageWeight*float64(d.Partial)
+		down += d.Downtime()
 		text := date + ": " + percent(d.Uptime) + " uptime"
 		var notes []string
 		for _, x := range []struct {
