@@ -231,42 +231,34 @@ func (a *admin) headers(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// apiError is the body of every admin API error, as of the public API's.
-
 // handleError is the one place admin errors become responses: JSON for the
-// API, the error page for the UI. Messages of *fiber.Error and of the data
-// package's errors are written for people; anything else is logged and
-// shown as "internal error".
+// API, the admin error page for the UI. It maps errors with the server's
+// shared ErrorFor, keeping the messages of *fiber.Error that admin handlers
+// write for people (which scope is missing, why a role may not do this).
+// Internals are logged, never shown.
 func (a *admin) handleError(c *fiber.Ctx, err error) error {
-	code, msg, field := a.classify(c, err)
+	e, internal := ErrorFor(err)
+	var fe *fiber.Error
+	if errors.As(err, &fe) && fe.Message != "" && fe.Message != http.StatusText(fe.Code) {
+		e.Message = fe.Message
+	}
+	if internal {
+		a.log.Error("admin request failed", "method", c.Method(), "path", c.Path(), "code", e.Code, "err", err)
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if e.Code == http.StatusServiceUnavailable {
+		c.Set(fiber.HeaderRetryAfter, "5")
+	}
 	if isAPIPath(c.Path()) {
-		return c.Status(code).JSON(apiError{Field: field, Message: msg})
+		return c.Status(e.Code).JSON(apiError{Field: e.Field, Message: e.Message})
+	}
+	msg := e.Message
+	if e.Field != "" {
+		msg = sentence(&data.InvalidError{Field: e.Field, Reason: e.Message})
 	}
 	v := a.base(c, "Error")
-	v.Error = &adminErrorView{Code: code, Title: http.StatusText(code), Message: msg}
-	return a.renderStatus(c, code, "error.html", v)
-}
-
-func (a *admin) classify(c *fiber.Ctx, err error) (code int, msg, field string) {
-	var fe *fiber.Error
-	var inv *data.InvalidError
-	switch {
-	case errors.As(err, &fe):
-		msg = fe.Message
-		if msg == "" || msg == http.StatusText(fe.Code) {
-			msg = strings.ToLower(http.StatusText(fe.Code))
-		}
-		return fe.Code, msg, ""
-	case errors.As(err, &inv):
-		return fiber.StatusBadRequest, inv.Error(), inv.Field
-	case errors.Is(err, data.ErrNotFound):
-		return fiber.StatusNotFound, "not found", ""
-	case errors.Is(err, data.ErrConflict):
-		return fiber.StatusConflict, "this conflicts with the current state; reload and try again", ""
-	}
-	a.log.Error("admin request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	return fiber.StatusInternalServerError, "internal error", ""
+	v.Error = &adminErrorView{Code: e.Code, Title: http.StatusText(e.Code), Message: msg}
+	return a.renderStatus(c, e.Code, "error.html", v)
 }
 
 // bound gives a handler's store calls a deadline: fasthttp does not cancel a

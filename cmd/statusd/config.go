@@ -24,6 +24,7 @@ type Config struct {
 	SLOs     []SLOConfig
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
+	Admin    AdminConfig
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -148,6 +149,7 @@ type rawConfig struct {
 	SLOs     []rawSLO     `yaml:"slos"`
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
+	Admin    rawAdmin     `yaml:"admin"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -166,6 +168,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).slos,
 	(*checker).notifier,
 	(*checker).redis,
+	(*checker).admin,
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

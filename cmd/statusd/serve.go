@@ -86,7 +86,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: log, Registerer: m.Registry, Gatherer: m.Registry,
-		Admin: server.AdminOptions{Store: m.Store},
+		Admin: adminOptions(cfg.Admin, m.Store),
 	})
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
