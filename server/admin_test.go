@@ -103,7 +103,8 @@ func (b *browser) do(method, path string, form url.Values, hdr ...string) respon
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req := httptest.NewRequest(method, "http://status.example.com"+path, body)
+	req := httptest.NewRequest(method, path, body)
+	req.Host = "status.example.com"
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
@@ -193,7 +194,8 @@ func (h *adminHarness) api(token, method, path string, body any, out any, hdr ..
 		}
 		r = strings.NewReader(string(b))
 	}
-	req := httptest.NewRequest(method, "http://status.example.com"+path, r)
+	req := httptest.NewRequest(method, path, r)
+	req.Host = "status.example.com"
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -71,7 +71,10 @@ type Options struct {
 	Registerer   prometheus.Registerer // where metrics go; nil for none
 	Gatherer     prometheus.Gatherer   // what /metrics serves; nil for no /metrics
 	Now          func() time.Time
-	Admin        AdminOptions // the admin UI and API; off without Admin.Store
+	// SeparateOps serves /metrics only from OpsApp, which the caller puts
+	// on its own listener; the public app then answers 404 there.
+	SeparateOps bool
+	Admin       AdminOptions // the admin UI and API; off without Admin.Store
 }
 
 func (o *Options) defaults() {
@@ -116,6 +119,7 @@ type Server struct {
 	store   Store
 	log     *slog.Logger
 	app     *fiber.App
+	ops     *fiber.App // /metrics, /healthz, /readyz for an operations listener
 	tmpl    *template.Template
 	css, js asset
 	cache   cacheHeaders
@@ -157,6 +161,7 @@ func New(store Store, o Options) (*Server, error) {
 	}
 	s.metrics = newMetrics(o.Registerer, s)
 	s.app = s.routes()
+	s.ops = s.opsRoutes()
 	if err := s.mountAdmin(o.Admin); err != nil {
 		return nil, err
 	}
@@ -168,6 +173,10 @@ func New(store Store, o Options) (*Server, error) {
 
 // App is the fiber application, for tests (app.Test) and for serving.
 func (s *Server) App() *fiber.App { return s.app }
+
+// OpsApp is the fiber application of an operations listener: /metrics (when
+// Options.Gatherer is set), /healthz and /readyz.
+func (s *Server) OpsApp() *fiber.App { return s.ops }
 
 // Start begins rebuilding the snapshot on changes, periodically and at day
 // rollover. It returns at once; Shutdown stops it.
@@ -194,12 +203,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// Shutdown marks the server not ready, stops accepting connections, waits for
-// in-flight requests (bounded by ctx) and stops the rebuild loop.
-func (s *Server) Shutdown(ctx context.Context) error {
+// Drain marks the server not ready: from now on /readyz answers 503, so load
+// balancers stop sending traffic, while every other request is still
+// served. Serve refuses new listeners.
+func (s *Server) Drain() {
 	s.lnMu.Lock()
 	s.stopping.Store(true)
 	s.lnMu.Unlock()
+}
+
+// Shutdown marks the server not ready, stops accepting connections, waits for
+// in-flight requests (bounded by ctx) and stops the rebuild loop.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
 	err := s.app.ShutdownWithContext(ctx)
 	// Shutdown only stops listeners fasthttp has begun serving; one whose
 	// Serve had not got that far would otherwise run on.
@@ -208,6 +224,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = ln.Close() // already closed in the usual case
 	}
 	s.lnMu.Unlock()
+	return errors.Join(err, s.Stop(ctx))
+}
+
+// Stop stops the rebuild loop that Start began and waits for it, bounded by
+// ctx. The snapshot stays and is still served.
+func (s *Server) Stop(ctx context.Context) error {
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -215,10 +237,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return nil
 	case <-ctx.Done():
-		err = errors.Join(err, fmt.Errorf("wait for snapshot builder: %w", ctx.Err()))
+		return fmt.Errorf("wait for snapshot builder: %w", ctx.Err())
 	}
-	return err
 }
 
 func (s *Server) buildLoop(ctx context.Context, changes <-chan struct{}) {

@@ -27,6 +27,10 @@ func main() {
 	// Only main touches signals: the first SIGINT or SIGTERM cancels ctx and
 	// starts a graceful shutdown; a second one kills the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // from now on the signals' default action applies again
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -43,8 +47,8 @@ Usage:
   statusd user add|list|disable|enable|role|passwd ...       manage admin accounts (statusd user help)
   statusd version                                            print the version
 
-Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_DB, STATUSD_LOG_LEVEL,
-STATUSD_SMTP_PASSWORD, STATUSD_REDIS_PASSWORD.
+Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_OPS_LISTEN, STATUSD_DB,
+STATUSD_LOG_LEVEL, STATUSD_SMTP_PASSWORD, STATUSD_REDIS_PASSWORD.
 `
 
 // run dispatches a subcommand and returns the process exit code: 0 for
