@@ -75,6 +75,10 @@ type AdminOptions struct {
 	// TrustedProxies, if set, are the only peers (IPs or CIDR ranges)
 	// whose ProxyHeader and X-Forwarded-Proto are believed.
 	TrustedProxies []string
+	// Separate keeps the admin off the public listener: the caller serves
+	// AdminApp on a listener of its own (an internal address, say), and
+	// /admin and /api/admin on the public listener are public 404s.
+	Separate bool
 }
 
 func (o *AdminOptions) defaults() {
@@ -151,9 +155,15 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 		DisableStartupMessage: true,
 		ErrorHandler:          a.handleError,
 		BodyLimit:             s.opts.BodyLimit,
-		ProxyHeader:           o.ProxyHeader,
-		EnableIPValidation:    true,
-		TrustedProxies:        o.TrustedProxies,
+		// These apply when the app has a listener of its own (Separate);
+		// on the public listener the public server's settings do.
+		ReadTimeout:        s.opts.ReadTimeout,
+		WriteTimeout:       s.opts.WriteTimeout,
+		IdleTimeout:        s.opts.IdleTimeout,
+		ReadBufferSize:     8192,
+		ProxyHeader:        o.ProxyHeader,
+		EnableIPValidation: true,
+		TrustedProxies:     o.TrustedProxies,
 		// fiber believes proxy headers from anyone unless told whom to
 		// trust.
 		EnableTrustedProxyCheck: len(o.TrustedProxies) > 0,
@@ -169,10 +179,12 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 	return a, nil
 }
 
-// mountAdmin puts the admin app on the public app's listener: requests for
-// /admin and /api/admin go to it, everything else to the public app. One
-// listener keeps small installs simple (one port, one TLS terminator); the
-// separate app keeps the two sides' middleware, errors and headers apart.
+// mountAdmin makes the admin app and, unless it is Separate, puts it on the
+// public app's listener: requests for /admin and /api/admin go to it,
+// everything else to the public app. One listener keeps small installs
+// simple (one port, one TLS terminator); the separate app keeps the two
+// sides' middleware, errors and headers apart. Separate serves it on a
+// listener of its own, for installs that keep the admin off the internet.
 func (s *Server) mountAdmin(o AdminOptions) error {
 	if o.Store == nil {
 		return nil
@@ -182,6 +194,9 @@ func (s *Server) mountAdmin(o AdminOptions) error {
 		return fmt.Errorf("admin: %w", err)
 	}
 	s.admin = a
+	if o.Separate {
+		return nil
+	}
 	srv := s.app.Server()
 	public, private := srv.Handler, a.app.Handler()
 	srv.Handler = func(ctx *fasthttp.RequestCtx) {
@@ -192,6 +207,15 @@ func (s *Server) mountAdmin(o AdminOptions) error {
 		public(ctx)
 	}
 	return nil
+}
+
+// AdminApp is the admin UI and API app, for a listener of its own
+// (AdminOptions.Separate) and for tests; nil without an admin.
+func (s *Server) AdminApp() *fiber.App {
+	if s.admin == nil {
+		return nil
+	}
+	return s.admin.app
 }
 
 // isAdminPath reports whether a (normalised) request path belongs to the

@@ -244,8 +244,26 @@ func TestAdminLeavesPublicAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode != 404 {
+	if res.StatusCode != 404 || srv.AdminApp() != nil {
 		t.Errorf("no admin store: /admin/login = %d; want the public 404", res.StatusCode)
+	}
+	// Separate: the admin app is not on the public app, only on its own.
+	sep, err := New(h.store, Options{Page: Page{Name: "x", URL: "http://x"}, Admin: AdminOptions{Store: h.store, Separate: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for app, want := range map[string]int{"public": 404, "admin": 200} {
+		a := sep.App()
+		if app == "admin" {
+			a = sep.AdminApp()
+		}
+		res, err := a.Test(httptest.NewRequest("GET", "/admin/login", nil), -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.StatusCode != want {
+			t.Errorf("separate admin: %s app /admin/login = %d; want %d", app, res.StatusCode, want)
+		}
 	}
 }
 

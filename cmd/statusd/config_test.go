@@ -168,6 +168,7 @@ func TestParseConfigFull(t *testing.T) {
 		{"redis password", cfg.Redis.Password, "redis-secret"},
 		{"redis db", cfg.Redis.DB, 3},
 		{"component count", cfg.componentCount(), 5},
+		{"admin listen", cfg.Admin.Listen, "127.0.0.1:8081"},
 		{"admin session idle", cfg.Admin.SessionIdle, 30 * time.Minute},
 		{"admin session max", cfg.Admin.SessionMax, 7 * 24 * time.Hour},
 		{"admin proxy header", cfg.Admin.ProxyHeader, "X-Forwarded-For"},

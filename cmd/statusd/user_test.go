@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -156,5 +157,31 @@ func TestAdminEndToEnd(t *testing.T) {
 			t.Fatalf("the override never reached the public API: %s", b)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestAdminOwnListener: with admin.listen the admin is served there and
+// not on the public listener.
+func TestAdminOwnListener(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, append(example, "\nadmin:\n  listen: 127.0.0.1:0\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, base := startMain(t, path)
+	if m.AdminAddr() == "" {
+		t.Fatal("no admin listener")
+	}
+	if code, _, _ := httpGet(t, base+"/admin/login"); code != http.StatusNotFound {
+		t.Errorf("public listener /admin/login = %d; want 404", code)
+	}
+	if code, hdr, _ := httpGet(t, "http://"+m.AdminAddr()+"/admin/login"); code != http.StatusOK || hdr.Get("Cache-Control") != "no-store" {
+		t.Errorf("admin listener /admin/login = %d (%s); want 200, no-store", code, hdr.Get("Cache-Control"))
+	}
+	if code, _, _ := httpGet(t, "http://"+m.AdminAddr()+"/api/admin/openapi.json"); code != http.StatusOK {
+		t.Errorf("admin listener openapi.json = %d; want 200", code)
 	}
 }
