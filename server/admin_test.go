@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/statusd/statusd/data"
 	"github.com/statusd/statusd/data/datatest"
 )
@@ -258,4 +260,25 @@ func rawDBServer(t *testing.T, s *data.Store) *sql.DB {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// BenchmarkServePageThroughDispatcher is BenchmarkServePage through the
+// listener's handler, with the admin mounted: the dispatcher's prefix check
+// is all the public path pays for the admin.
+func BenchmarkServePageThroughDispatcher(b *testing.B) {
+	h := newAdminHarness(b)
+	h.srv.App().Handler() // builds the route tree, as serving does
+	handler := h.srv.App().Server().Handler
+	var ctx fasthttp.RequestCtx
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx.Request.Reset()
+		ctx.Response.Reset()
+		ctx.Request.SetRequestURI("/")
+		ctx.Request.Header.Set("Accept-Encoding", "gzip, deflate, br")
+		handler(&ctx)
+		if ctx.Response.StatusCode() != 200 {
+			b.Fatal(ctx.Response.StatusCode())
+		}
+	}
 }
