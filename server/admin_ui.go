@@ -23,9 +23,11 @@ func (a *admin) uiRoutes() {
 	a.overrideRoutes(g)
 	g.Get("/users", a.require(permUsers, a.usersPage))
 	g.Post("/users", a.require(permUsers, a.createUser))
-	g.Post("/users/:email/role", a.require(permUsers, a.changeRole))
-	g.Post("/users/:email/disable", a.require(permUsers, a.setDisabled(true)))
-	g.Post("/users/:email/enable", a.require(permUsers, a.setDisabled(false)))
+	// The account is a form field, not a path segment: an address may
+	// hold characters (such as '/') that a path cannot carry safely.
+	g.Post("/users/role", a.require(permUsers, a.changeRole))
+	g.Post("/users/disable", a.require(permUsers, a.setDisabled(true)))
+	g.Post("/users/enable", a.require(permUsers, a.setDisabled(false)))
 	g.Get("/tokens", a.require(permTokens, a.tokensPage))
 	g.Post("/tokens", a.require(permTokens, a.createTokenForm))
 	g.Post("/tokens/:id/revoke", a.require(permTokens, a.revokeTokenForm))
@@ -189,9 +191,9 @@ func (a *admin) createUser(c *fiber.Ctx) error {
 }
 
 func (a *admin) emailParam(c *fiber.Ctx) (string, error) {
-	e, err := url.PathUnescape(c.Params("email"))
-	if err != nil {
-		return "", fiber.NewError(fiber.StatusNotFound, "There is no such user.")
+	e := strings.TrimSpace(c.FormValue("email"))
+	if e == "" {
+		return "", fiber.NewError(fiber.StatusBadRequest, "The form did not say which user.")
 	}
 	return e, nil
 }

@@ -158,7 +158,7 @@ func TestAdminSessionExpiry(t *testing.T) {
 	// A disabled user's session ends at once.
 	b.mustLogin("cara@example.com")
 	admin := h.browser().mustLogin("ann@example.com")
-	if r := admin.post("/admin/users", "/admin/users/cara%40example.com/disable", nil); r.StatusCode != http.StatusSeeOther {
+	if r := admin.post("/admin/users", "/admin/users/disable", url.Values{"email": {"cara@example.com"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("disable cara = %d\n%s", r.StatusCode, problems(r.body))
 	}
 	ok("disabled user", http.StatusSeeOther)
