@@ -335,6 +335,8 @@ type AuditEntry struct {
 	Action  string
 	Subject string
 	Detail  string
+	Before  string // JSON of the subject before the action; "" if none or not recorded
+	After   string // JSON of the subject after the action; "" if none or not recorded
 	At      time.Time
 }
 

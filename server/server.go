@@ -76,6 +76,7 @@ type Options struct {
 	// SeparateOps serves /metrics only from OpsApp, which the caller puts
 	// on its own listener; the public app then answers 404 there.
 	SeparateOps bool
+	Admin       AdminOptions // the admin UI and API; off without Admin.Store
 }
 
 func (o *Options) defaults() {
@@ -126,6 +127,7 @@ type Server struct {
 	cache   cacheHeaders
 	hsts    bool
 	metrics *metrics
+	admin   *admin // nil without Options.Admin.Store
 
 	snap     atomic.Pointer[snapshot]
 	lastGood atomic.Int64 // Unix nanoseconds of the last successful store read
@@ -164,6 +166,9 @@ func New(store Store, o Options) (*Server, error) {
 	s.metrics = newMetrics(o.Registerer, s)
 	s.app = s.routes()
 	s.ops = s.opsRoutes()
+	if err := s.mountAdmin(o.Admin); err != nil {
+		return nil, err
+	}
 	if err := s.Rebuild(context.Background()); err != nil {
 		return nil, err
 	}
