@@ -107,7 +107,7 @@ func operationID(r apiRoute) string {
 }
 
 var (
-	rawType  = reflect.TypeOf(json.RawMessage{})
+	rawType = reflect.TypeOf(json.RawMessage{})
 )
 
 // schemaFor is the JSON Schema of how encoding/json writes a value of t.
