@@ -40,7 +40,7 @@ func (s *Server) routes() *fiber.App {
 	if s.opts.Gatherer != nil && !s.opts.SeparateOps {
 		app.Get("/metrics", s.metricsHandler())
 	}
-	if s.opts.SLOPush != nil && s.opts.SLOAuth != nil {
+	if s.opts.SLOPush != nil {
 		app.Post("/api/admin/slo/:id/events", s.pushSLOEvents)
 	}
 	// Every public document comes from the snapshot. Fiber's Get also

@@ -19,12 +19,13 @@ type SLOPusher interface {
 	Push(ctx context.Context, sloID string, evs []slo.Event) error
 }
 
-// PushAuth decides whether a bearer token may push events for an SLO:
-// authenticated says the token is known at all, allowed that it may push
-// for this SLO. *slo.TokenAuth (tokens from the configuration) satisfies it;
-// scoped API tokens (slo:write) can take its place.
+// PushAuth decides whether a bearer token from the configuration may push
+// events for an SLO: authenticated says the token is known at all, allowed
+// that it may push for this SLO. *slo.TokenAuth satisfies it. API tokens of
+// the admin ("sdt_…" with the slo:write scope) are checked by the server
+// itself.
 type PushAuth interface {
-	AllowPush(token, sloID string) (authenticated, allowed bool)
+	AllowPush(ctx context.Context, token, sloID string) (authenticated, allowed bool)
 }
 
 var (
@@ -43,13 +44,18 @@ func (s *Server) pushSLOEvents(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="statusd"`)
 		return c.Status(http.StatusUnauthorized).JSON(apiError{Message: "a bearer token is required (Authorization: Bearer …)"})
 	}
-	authenticated, allowed := s.opts.SLOAuth.AllowPush(token, id)
+	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+	authenticated, allowed, err := s.allowPush(actx, token, id)
+	acancel()
+	if err != nil {
+		return err
+	}
 	switch {
 	case !authenticated:
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="statusd", error="invalid_token"`)
 		return c.Status(http.StatusUnauthorized).JSON(apiError{Message: "the token is not valid"})
 	case !allowed:
-		return c.Status(http.StatusForbidden).JSON(apiError{Message: fmt.Sprintf("the token may not push events for SLO %q", id)})
+		return c.Status(http.StatusForbidden).JSON(apiError{Message: fmt.Sprintf("the token may not push events for SLO %q (it needs the slo:write scope)", id)})
 	}
 	if ct := c.Get(fiber.HeaderContentType); ct != "" && !strings.HasPrefix(strings.ToLower(ct), fiber.MIMEApplicationJSON) {
 		return c.Status(http.StatusUnsupportedMediaType).JSON(apiError{Message: "send application/json"})
@@ -82,6 +88,32 @@ func (s *Server) pushSLOEvents(c *fiber.Ctx) error {
 		return c.Status(http.StatusNotFound).JSON(apiError{Message: fmt.Sprintf("no SLO %q takes pushed events", id)})
 	}
 	return err
+}
+
+// allowPush checks a push token: an admin API token with the slo:write
+// scope (allowed for every SLO), or a token from the configuration.
+func (s *Server) allowPush(ctx context.Context, token, sloID string) (authenticated, allowed bool, err error) {
+	if strings.HasPrefix(token, tokenPrefix) && s.admin != nil {
+		hash, ok := parseBearer("Bearer " + token)
+		if !ok {
+			return false, false, nil
+		}
+		t, err := s.admin.store.APITokenByHash(ctx, hash)
+		switch {
+		case errors.Is(err, data.ErrNotFound):
+			return false, false, nil
+		case err != nil:
+			return false, false, err
+		case t.Revoked() || t.User.Disabled():
+			return false, false, nil
+		}
+		return true, tokenAllows(t, data.ScopeSLOWrite), nil
+	}
+	if s.opts.SLOAuth == nil {
+		return false, false, nil
+	}
+	authenticated, allowed = s.opts.SLOAuth.AllowPush(ctx, token, sloID)
+	return authenticated, allowed, nil
 }
 
 // bearer returns the token of an "Authorization: Bearer …" header.

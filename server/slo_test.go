@@ -226,3 +226,40 @@ type testSLODoc struct {
 	Stale       bool      `json:"stale"`
 	LastDataAt  *string   `json:"last_data_at"`
 }
+
+// TestSLOPushScopedToken: with the admin on the same listener, an API token
+// with the slo:write scope pushes events; one without it gets 403, an
+// unknown one 401, and a token from the configuration still works.
+func TestSLOPushScopedToken(t *testing.T) {
+	var e *slo.Engine
+	h := newAdminHarness(t, func(o *Options) {
+		var err error
+		e, err = slo.New(o.Admin.Store.(*data.Store), []slo.SLO{{Definition: slo.Definition{ID: "checkout-availability",
+			JourneyID: "checkout", Objective: 99.9, Window: slo.Window{Days: 28}}}}, slo.Options{Now: func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.SLOPush, o.SLOAuth = e, slo.NewTokenAuth("config-token", nil)
+	})
+	if err := e.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"events": []map[string]any{{"time": "2026-11-24T08:59:00Z", "good": 9, "total": 10}}}
+	for _, tc := range []struct {
+		name, token string
+		code        int
+	}{
+		{"slo:write", h.token("ann@example.com", data.ScopeSLOWrite), 200},
+		{"another scope", h.token("ann@example.com", data.ScopeAuditRead), 403},
+		{"unknown API token", "sdt_" + strings.Repeat("A", 43), 401},
+		{"configured token", "config-token", 200},
+		{"none", "", 401},
+	} {
+		if res := h.api(tc.token, "POST", "/api/admin/slo/checkout-availability/events", body, nil); res.StatusCode != tc.code {
+			t.Errorf("%s: %d; want %d", tc.name, res.StatusCode, tc.code)
+		}
+	}
+	if f := e.Figures()[0]; f.Total != 20 {
+		t.Fatalf("pushed %d events; want 20 from the two accepted pushes", f.Total)
+	}
+}

@@ -29,6 +29,7 @@ type Config struct {
 	OpenSLOFiles []string
 	Notifier     NotifierConfig
 	Redis        *RedisConfig // nil unless the file has a redis section
+	Admin        AdminConfig
 
 	// getenv is the environment the file was checked with; probes read
 	// their secrets from it when they are built.
@@ -162,6 +163,7 @@ type rawConfig struct {
 	OpenSLOFiles []string    `yaml:"openslo_files"`
 	Notifier     rawNotifier `yaml:"notifier"`
 	Redis        *rawRedis   `yaml:"redis"`
+	Admin        rawAdmin    `yaml:"admin"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -181,6 +183,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).slos,
 	(*checker).notifier,
 	(*checker).redis,
+	(*checker).admin,
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

@@ -117,11 +117,12 @@ func (c *checker) slos(file *rawConfig, cfg *Config) {
 	}
 	c.opensloFiles(file.OpenSLOFiles, journeys, seen, cfg)
 	push := false
+	adminAPI := file.Admin.Enabled != nil && *file.Admin.Enabled // API tokens with the slo:write scope
 	for _, s := range cfg.SLOs {
 		if s.Feed.Type == FeedPush {
 			push = true
-			if s.Feed.PushToken == "" && cfg.SLOPushToken == "" {
-				c.add(c.sloPath(cfg, s.ID)+".feed", "a push feed needs a token: set push_token here or slos_push_token")
+			if s.Feed.PushToken == "" && cfg.SLOPushToken == "" && !adminAPI {
+				c.add(c.sloPath(cfg, s.ID)+".feed", "a push feed needs a token: set push_token here or slos_push_token, or enable the admin for API tokens with the slo:write scope")
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package slo
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -194,7 +195,7 @@ func (a *TokenAuth) Enabled() bool { return len(a.all) > 0 || len(a.perSLO) > 0 
 // AllowPush says whether token is a known token (authenticated) and
 // whether it may push events for sloID (allowed). Every configured token is
 // compared, whatever matches, so the time taken does not depend on which.
-func (a *TokenAuth) AllowPush(token, sloID string) (authenticated, allowed bool) {
+func (a *TokenAuth) AllowPush(_ context.Context, token, sloID string) (authenticated, allowed bool) {
 	if token == "" {
 		return false, false
 	}

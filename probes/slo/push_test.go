@@ -89,7 +89,7 @@ func TestTokenAuth(t *testing.T) {
 		{"all-secre", "checkout", false, false},
 		{"all-secrett", "checkout", false, false},
 	} {
-		auth, allow := a.AllowPush(tc.token, tc.slo)
+		auth, allow := a.AllowPush(ctx, tc.token, tc.slo)
 		if auth != tc.auth || allow != tc.allow {
 			t.Errorf("AllowPush(%q, %q) = %v, %v; want %v, %v", tc.token, tc.slo, auth, allow, tc.auth, tc.allow)
 		}
