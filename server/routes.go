@@ -37,6 +37,7 @@ func (s *Server) routes() *fiber.App {
 		h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 		app.Get("/metrics", adaptor.HTTPHandler(h))
 	}
+	s.embedRoutes(app) // embed.go: /embed…, /badge…
 	// Every public document comes from the snapshot. Fiber's Get also
 	// answers HEAD.
 	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*"} {

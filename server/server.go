@@ -71,6 +71,9 @@ type Options struct {
 	Registerer   prometheus.Registerer // where metrics go; nil for none
 	Gatherer     prometheus.Gatherer   // what /metrics serves; nil for no /metrics
 	Now          func() time.Time
+	// FrameAncestors are the origins allowed to frame /embed/frame
+	// (embed.go); every other page forbids framing.
+	FrameAncestors []string
 }
 
 func (o *Options) defaults() {
@@ -128,6 +131,7 @@ type Server struct {
 	buildMu  sync.Mutex     // one rebuild at a time
 	lastData *data.Snapshot // guarded by buildMu: the last data read, for stale rebuilds
 	assets   []doc          // rendered once: they change only with the binary
+	embed    embedState     // guarded by buildMu: embed.go
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -331,6 +335,11 @@ func (s *Server) render(m *model) (*snapshot, error) {
 		return nil, err
 	}
 	docs = append(docs, feed...)
+	embed, err := s.embedDocs(m) // embed.go: widget, frames, badges, /embed
+	if err != nil {
+		return nil, err
+	}
+	docs = append(docs, embed...)
 	docs = append(docs, s.assets...)
 
 	prev := s.snap.Load()

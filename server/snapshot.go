@@ -52,6 +52,7 @@ const (
 	kindJSON
 	kindFeed
 	kindAsset
+	kindOwn // only the cache headers and doc.headers (embeds and badges)
 )
 
 // doc is a rendered document before compression.
@@ -61,7 +62,8 @@ type doc struct {
 	status      int
 	contentType string
 	body        []byte
-	tags        []string // surrogate keys for purging, besides the defaults
+	tags        []string    // surrogate keys for purging, besides the defaults
+	headers     [][2]string // more response headers, after those of its kind
 }
 
 // cacheHeaders formats the Cache-Control family for public documents.
@@ -143,6 +145,7 @@ func (s *Server) makeEntry(d doc, prev *entry, now time.Time) *entry {
 		hd = append(hd, [2]string{"Access-Control-Allow-Origin", "*"})
 		tags = append(tags, "feeds")
 	}
+	hd = append(hd, d.headers...)
 	if s.hsts {
 		hd = append(hd, [2]string{"Strict-Transport-Security", "max-age=31536000"})
 	}
