@@ -396,7 +396,7 @@ func (s *Server) badgeDocs(m *model) []doc {
 		for _, days := range windows {
 			key.uptime, key.days = true, days
 			ratio, ok := membersUptime(m, members, days)
-			b := badge{label: name + " · " + strconv.Itoa(days)+"d uptime", class: "none", value: "no data",
+			b := badge{label: name + " · " + strconv.Itoa(days) + "d uptime", class: "none", value: "no data",
 				title: isolate(name) + ": no uptime data for the last " + strconv.Itoa(days) + " days"}
 			if ok {
 				b.value = percent(ratio)
