@@ -1,0 +1,341 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/statusd/statusd/data"
+)
+
+// browser is a headless Chromium for the embed tests, with what it reported:
+// script errors, console errors and warnings, security messages (a refused
+// frame, a CSP violation) and the requests it sent.
+type browser struct {
+	ctx context.Context
+
+	mu       sync.Mutex
+	messages []a11yMessage
+	requests []string
+}
+
+// newBrowser starts Chromium (found as a11yTools finds it) with the flags
+// axeCheck uses, and the CSP recorder in every document.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	chromium, _ := a11yTools(t)
+	profile, err := os.MkdirTemp("", "statusd-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // Chromium may still write while it exits
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		// A hidden headless tab would pause the widget.
+		chromedp.Flag("disable-background-timer-throttling", true),
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser and opens a tab
+		t.Fatalf("start chromium: %v", err)
+	}
+	b := &browser{ctx: ctx}
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var msg a11yMessage
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg.text = "exception: " + ev.ExceptionDetails.Text
+			if ev.ExceptionDetails.Exception != nil {
+				msg.text += " " + ev.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
+				msg.text = fmt.Sprintf("console.%s:", ev.Type)
+				for _, a := range ev.Args {
+					msg.text += fmt.Sprintf(" %s", a.Value)
+				}
+			}
+		case *log.EventEntryAdded:
+			if ev.Entry.Level == log.EntryLevelError || ev.Entry.Source == log.EntrySourceSecurity {
+				msg = a11yMessage{source: string(ev.Entry.Source), url: ev.Entry.URL,
+					text: fmt.Sprintf("log %s/%s: %s (%s)", ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)}
+			}
+		case *network.EventRequestWillBeSent:
+			b.mu.Lock()
+			b.requests = append(b.requests, ev.Request.URL)
+			b.mu.Unlock()
+		}
+		if msg.text != "" {
+			b.mu.Lock()
+			b.messages = append(b.messages, msg)
+			b.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("listen to chromium: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: cspRecorder}); err != nil {
+		t.Fatalf("inject the CSP recorder: %v", err)
+	}
+	return b
+}
+
+// count is how many requests so far went to a URL containing s.
+func (b *browser) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, u := range b.requests {
+		if strings.Contains(u, s) {
+			n++
+		}
+	}
+	return n
+}
+
+// takeMessages returns and forgets what the browser reported.
+func (b *browser) takeMessages() []a11yMessage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	m := b.messages
+	b.messages = nil
+	return m
+}
+
+// eval runs js in the page and decodes its result into T.
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %.60q: %v", js, err)
+	}
+	return v
+}
+
+// waitFor polls js in the page until it returns true; the timeout only
+// guards against a hang.
+func waitFor(t *testing.T, b *browser, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !eval[bool](t, b, js) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hostServer serves one HTML page and a stylesheet on ln, as another site
+// would, with the given Content-Security-Policy.
+func hostServer(t *testing.T, ln net.Listener, csp, html string) string {
+	t.Helper()
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		switch r.URL.Path {
+		case "/":
+			h.Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(html)) // a failed write is the client's problem
+		case "/host.css":
+			// A host page's styles must not reach into the widget.
+			h.Set("Content-Type", "text/css; charset=utf-8")
+			_, _ = w.Write([]byte(`* { font-family: serif !important; color: #f0f !important; }
+div, ul, li, a, span { display: none !important; border: 0 !important; }
+statusd-widget { display: block !important; }
+.w { background: #ff0 !important; }`))
+		case "/favicon.ico":
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			http.NotFound(w, r)
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }() // ends with Close
+	t.Cleanup(func() { _ = srv.Close() })
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return "http://localhost:" + port
+}
+
+// checkQuiet fails the test for any script error, console error or warning,
+// security message or CSP violation the browser reported.
+func checkQuiet(t *testing.T, b *browser, what string) {
+	t.Helper()
+	for _, m := range b.takeMessages() {
+		t.Errorf("%s: %s", what, m.text)
+	}
+	for _, v := range eval[[]string](t, b, `window.__cspViolations || []`) {
+		t.Errorf("%s: CSP violation: %s", what, v)
+	}
+}
+
+// shadowText is a widget's rendered text, by element id.
+func shadowText(id string) string {
+	return `(function(){var w=document.getElementById(` + jsString(id) + `);return w&&w.shadowRoot?w.shadowRoot.querySelector(".w").textContent:""})()`
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s) // a string always marshals
+	return string(b)
+}
+
+// TestEmbedWidgetBrowser serves a help-centre page from another origin with
+// a strict Content-Security-Policy (scripts and connections only from the
+// status server, no inline anything, Trusted Types required), embeds the
+// widget three ways, and checks what it shows; then changes a component's
+// status in the store and checks that the widgets show and announce it
+// after at most one more request, without any error or CSP violation.
+func TestEmbedWidgetBrowser(t *testing.T) {
+	srv, st, base := embedServer(t, nil)
+	srv.Start(context.Background())
+	b := newBrowser(t)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	csp := "default-src 'none'; script-src " + base + "; connect-src " + base + "; style-src 'self'; img-src 'self'; " +
+		"base-uri 'none'; form-action 'none'; frame-ancestors 'none'; require-trusted-types-for 'script'; trusted-types 'none'"
+	host := hostServer(t, ln, csp, `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Help centre</title>
+<link rel="stylesheet" href="/host.css">
+<script async src="`+base+`/embed.js"></script>
+</head><body><main><h1>Help centre</h1>
+<statusd-widget id="pill" refresh="1"></statusd-widget>
+<statusd-widget id="panel" layout="panel" components="payments" refresh="1" target="_blank" theme="light"></statusd-widget>
+<statusd-widget id="hostile" layout="panel" journeys="hostile" theme="dark" href="javascript:alert(1)"></statusd-widget>
+<statusd-widget id="unknown" components="no-such-thing"></statusd-widget>
+<p id="lookalike" class="w pill dark">The host's own element with the widget's class names.</p>
+</main></body></html>`)
+
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(host+"/")); err != nil {
+		t.Fatalf("load the host page: %v", err)
+	}
+	waitFor(t, b, "the widgets to load", `document.getElementById("panel").shadowRoot.textContent.indexOf("Payments") >= 0`)
+
+	var doc struct{ Status widgetStatus }
+	_, body := get(t, "GET", base+"/embed/status.json", nil)
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string][]string{
+		"pill":    {doc.Status.Description, "Fernhill status:", "Incident: " + hostileIncident},
+		"panel":   {"Payments: Operational", "Fernhill status page", "(opens in a new tab)"},
+		"hostile": {hostileImg, hostileSVG, hostileRTL, "Incident: " + hostileIncident, "Investigating"},
+		"unknown": {"Unknown component"},
+	} {
+		got := eval[string](t, b, shadowText(id))
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("widget %s shows %q; want it to contain %q", id, got, w)
+			}
+		}
+	}
+
+	// Hostile names are text: no element but the widget's own.
+	if n := eval[int](t, b, `(function(){var n=0;document.querySelectorAll("statusd-widget").forEach(function(w){
+		w.shadowRoot.querySelectorAll("*").forEach(function(e){
+			if (!/^(div|span|a|ul|li|p|bdi|svg|path)$/.test(e.localName) || (e.localName=="svg" && e.getAttribute("class")!="i")) n++;
+		});});return n})()`); n != 0 {
+		t.Errorf("%d unexpected elements inside the widgets", n)
+	}
+	if got := eval[string](t, b, `document.getElementById("hostile").shadowRoot.querySelector(".h a").href`); !strings.HasPrefix(got, base+"/") {
+		t.Errorf("a javascript: href became %q; want the status page", got)
+	}
+	if got := eval[string](t, b, `document.getElementById("panel").shadowRoot.querySelector(".h a").target`); got != "_blank" {
+		t.Errorf("target = %q; want _blank", got)
+	}
+	// Style isolation, both ways.
+	if got := eval[string](t, b, `getComputedStyle(document.getElementById("panel").shadowRoot.querySelector(".w")).fontFamily`); !strings.Contains(got, "system-ui") {
+		t.Errorf("the host's font reached the widget: %q", got)
+	}
+	if got := eval[string](t, b, `getComputedStyle(document.getElementById("panel").shadowRoot.querySelector(".w")).backgroundColor`); got != "rgb(255, 255, 255)" {
+		t.Errorf("the light panel's background is %q; want white", got)
+	}
+	if got := eval[string](t, b, `getComputedStyle(document.getElementById("hostile").shadowRoot.querySelector(".w")).backgroundColor`); got != "rgb(13, 17, 23)" {
+		t.Errorf("the dark panel's background is %q; want #0d1117", got)
+	}
+	if got := eval[string](t, b, `getComputedStyle(document.getElementById("lookalike")).borderTopWidth`); got != "0px" {
+		t.Errorf("the widget's styles reached the host page: border %q", got)
+	}
+	if got := eval[string](t, b, `document.cookie + JSON.stringify(Object.keys(localStorage)) + JSON.stringify(Object.keys(sessionStorage))`); got != "[][]" {
+		t.Errorf("the widget stored something: %q", got)
+	}
+	shot(t, b, "widget-host-before.png")
+	checkQuiet(t, b, "host page")
+
+	// Change a component in the store; once the snapshot has it, the widget
+	// must show it after at most one more request.
+	if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "payments", Status: data.MajorOutage,
+		Source: "admin", Actor: "test", Reason: "card payments failing"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := get(t, "GET", base+"/embed/status.json", nil)
+		if strings.Contains(string(body), `"id":"payments","name":"Payments","status":"major_outage"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the change never reached /embed/status.json")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	before := b.count("/embed/status.json")
+	waitFor(t, b, "the panel to show the change", `document.getElementById("panel").shadowRoot.textContent.indexOf("Payments: Major outage") >= 0`)
+	if n := b.count("/embed/status.json") - before; n > 1 {
+		t.Errorf("the widget needed %d requests after the change; want at most one refresh", n)
+	}
+	if got := eval[string](t, b, `document.getElementById("panel").shadowRoot.querySelector("[role=status]").textContent`); !strings.Contains(got, "Payments\u2069: Major outage") {
+		t.Errorf("the panel announced %q; want the change to Major outage", got)
+	}
+	waitFor(t, b, "the pill to announce the change", `document.getElementById("pill").shadowRoot.querySelector("[role=status]").textContent.indexOf("Fernhill status: ") == 0`)
+	if got := eval[string](t, b, `document.getElementById("unknown").shadowRoot.querySelector("[role=status]").textContent`); got != "" {
+		t.Errorf("a widget whose status did not change announced %q", got)
+	}
+	if n := b.count(base + "/embed.js"); n != 1 {
+		t.Errorf("embed.js was requested %d times; want once", n)
+	}
+	shot(t, b, "widget-host-after.png")
+	checkQuiet(t, b, "after the change")
+}
+
+// shot saves a screenshot of the page, as axeCheck does.
+func shot(t *testing.T, b *browser, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Errorf("screenshot: %v", err)
+		return
+	}
+	saveShot(t, t.TempDir(), name, png)
+}
