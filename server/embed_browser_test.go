@@ -339,3 +339,107 @@ func shot(t *testing.T, b *browser, name string) {
 	}
 	saveShot(t, t.TempDir(), name, png)
 }
+
+// frameDocument waits for the iframe of the current page whose URL is url to
+// load, and returns its location and the text of its h1 (or of its body).
+func frameDocument(t *testing.T, b *browser, url string) (location, text string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
+		targets, err := chromedp.Targets(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("list targets: %v", err)
+		}
+		for _, ti := range targets {
+			if ti.Type != "iframe" || ti.URL != url {
+				continue
+			}
+			// Detach, not close, when done: closing would take the frame away.
+			fctx, fcancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(ti.TargetID), chromedp.WithDetachOnCancel())
+			tctx, tcancel := context.WithTimeout(fctx, 30*time.Second)
+			v, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`document.readyState == "complete" ?
+				[location.href, (document.querySelector("h1") || document.body).textContent.trim()] : []`))
+			tcancel()
+			fcancel()
+			if err == nil && len(v) == 2 {
+				return v[0], v[1]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for the frame %s", url)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEmbedFrameAncestorsBrowser frames /embed/frame from an origin in
+// Options.FrameAncestors, where it renders, and from another origin, where
+// Chromium blocks it; the status page itself stays unframeable everywhere.
+func TestEmbedFrameAncestorsBrowser(t *testing.T) {
+	lnAllowed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lnOther, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(lnAllowed.Addr().String())
+	_, _, base := embedServer(t, func(o *Options) {
+		o.FrameAncestors = []string{"https://help.example.com", "http://localhost:" + port}
+	})
+	b := newBrowser(t)
+	frame := base + "/embed/frame?journey=shop&layout=pill&theme=light"
+	html := `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Help centre</title></head><body><main><h1>Help centre</h1>
+<iframe src="` + frame + `" title="Shop status" width="400" height="60"></iframe>
+<iframe src="` + base + `/" title="The status page" width="400" height="60"></iframe>
+</main></body></html>`
+	csp := "default-src 'none'; frame-src " + base
+	allowed := hostServer(t, lnAllowed, csp, html)
+	other := hostServer(t, lnOther, csp, html)
+
+	refused := func(msgs []a11yMessage, what string) bool {
+		for _, m := range msgs {
+			if strings.Contains(m.text, "Framing '"+base+"/'") && strings.Contains(m.text, what) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, tt := range []struct {
+		host       string
+		frameShown bool
+	}{{allowed, true}, {other, false}} {
+		ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+		err := chromedp.Do(ctx, chromedp.Navigate(tt.host+"/"))
+		cancel()
+		if err != nil {
+			t.Fatalf("load %s: %v", tt.host, err)
+		}
+		loc, text := frameDocument(t, b, frame)
+		if tt.frameShown {
+			if loc != frame || text != "Fernhill status: Shop: Operational (opens in a new tab)" {
+				t.Errorf("framed by %s (allowed): %s shows %q; want the Shop status", tt.host, loc, text)
+			}
+		} else if loc == frame || strings.Contains(text, "Operational") {
+			t.Errorf("framed by %s (not allowed): %s shows %q; want it blocked", tt.host, loc, text)
+		}
+		if loc, _ := frameDocument(t, b, base+"/"); loc == base+"/" {
+			t.Errorf("framed by %s: the status page rendered; want frame-ancestors 'none'", tt.host)
+		}
+		msgs := b.takeMessages()
+		if got := refused(msgs, "frame-ancestors 'self' https://help.example.com http://localhost:"+port); got == tt.frameShown {
+			t.Errorf("framed by %s: refused the frame = %v; want %v", tt.host, got, !tt.frameShown)
+		}
+		if !refused(msgs, "frame-ancestors 'none'") {
+			t.Errorf("framed by %s: no refusal for the status page", tt.host)
+		}
+		for _, m := range msgs {
+			if !strings.Contains(m.text, "violates the following Content Security Policy directive: \"frame-ancestors") {
+				t.Errorf("framed by %s: %s", tt.host, m.text)
+			}
+		}
+	}
+}
