@@ -1,10 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/statusd/statusd/data"
 	"github.com/statusd/statusd/data/datatest"
@@ -94,4 +100,331 @@ func embedServer(t *testing.T, opt func(*Options)) (*Server, *data.Store, string
 		t.Fatal(err)
 	}
 	return srv, st, listen(t, srv)
+}
+
+// embedGet fetches base+path with headers and returns the response and body.
+func embedGet(t *testing.T, base, path string, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	return get(t, "GET", base+path, hdr)
+}
+
+// svgBadge is what a badge says, read back with an XML parser.
+type svgBadge struct {
+	XMLName   xml.Name `xml:"svg"`
+	Role      string   `xml:"role,attr"`
+	AriaLabel string   `xml:"aria-label,attr"`
+	Width     int      `xml:"width,attr"`
+	Title     string   `xml:"title"`
+	Texts     []string `xml:"g>text"`
+}
+
+// parseBadge parses an SVG badge strictly as XML.
+func parseBadge(t *testing.T, body []byte) svgBadge {
+	t.Helper()
+	var b svgBadge
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	if err := d.Decode(&b); err != nil {
+		t.Fatalf("badge is not XML: %v\n%s", err, body)
+	}
+	if b.Role != "img" || b.Title == "" || b.AriaLabel != b.Title || len(b.Texts) != 2 || b.Width <= 0 {
+		t.Errorf("badge: role %q, title %q, aria-label %q, %d texts, width %d; want img, a title also as aria-label, two texts",
+			b.Role, b.Title, b.AriaLabel, len(b.Texts), b.Width)
+	}
+	return b
+}
+
+func TestBadges(t *testing.T) {
+	_, _, base := embedServer(t, nil)
+	pageResp, _ := embedGet(t, base, "/", nil)
+	tests := []struct {
+		path   string
+		status int
+		title  string
+		texts  [2]string
+	}{
+		{"/badge.svg", 200, "\u2068Fernhill\u2069 status: Minor Service Outage", [2]string{"Fernhill", "Minor Service Outage"}},
+		{"/badge.svg?theme=dark", 200, "\u2068Fernhill\u2069 status: Minor Service Outage", [2]string{"Fernhill", "Minor Service Outage"}},
+		{"/badge/payments.svg", 200, "\u2068Payments\u2069: Operational", [2]string{"Payments", "Operational"}},
+		{"/badge/payments.svg?theme=light&v=3", 200, "\u2068Payments\u2069: Operational", [2]string{"Payments", "Operational"}},
+		{"/badge/delivery.svg", 200, "\u2068Delivery\u2069: Operational", [2]string{"Delivery", "Operational"}},
+		{"/badge/shop.svg", 200, "\u2068Shop\u2069: Operational", [2]string{"Shop", "Operational"}},
+		{"/badge/hostile.svg?theme=dark", 200, "\u2068" + hostileJourney + "\u2069: Partial outage", [2]string{hostileJourney, "Partial outage"}},
+		{"/badge/evil-img.svg", 200, "\u2068" + hostileImg + "\u2069: Partial outage", [2]string{hostileImg, "Partial outage"}},
+		{"/badge/evil-svg.svg", 200, "\u2068" + hostileSVG + "\u2069: Operational", [2]string{hostileSVG, "Operational"}},
+		{"/badge/evil-rtl.svg", 200, "\u2068" + hostileRTL + "\u2069: Operational", [2]string{hostileRTL, "Operational"}},
+		// "search" is a component and a journey: the component wins unless asked.
+		{"/badge/search.svg", 200, "\u2068Search\u2069: Operational", [2]string{"Search", "Operational"}},
+		{"/badge/search.svg?kind=journey", 200, "\u2068Finding things\u2069: Operational", [2]string{"Finding things", "Operational"}},
+		{"/badge/search.svg?kind=component", 200, "\u2068Search\u2069: Operational", [2]string{"Search", "Operational"}},
+		{"/badge/shop.svg?kind=component", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/tracking/uptime.svg?days=30", 200, "\u2068Tracking\u2069: 99.95% uptime over the last 30 days", [2]string{"Tracking · 30d uptime", "99.95%"}},
+		{"/badge/tracking/uptime.svg?days=90", 200, "\u2068Tracking\u2069: 99.65% uptime over the last 90 days", [2]string{"Tracking · 90d uptime", "99.65%"}},
+		{"/badge/tracking/uptime.svg", 200, "\u2068Tracking\u2069: 99.65% uptime over the last 90 days", [2]string{"Tracking · 90d uptime", "99.65%"}},
+		{"/badge/payments/uptime.svg?days=90", 200, "\u2068Payments\u2069: 100% uptime over the last 90 days", [2]string{"Payments · 90d uptime", "100%"}},
+		// A group and a journey count their least available component.
+		{"/badge/delivery/uptime.svg?days=30", 200, "\u2068Delivery\u2069: 99.95% uptime over the last 30 days", [2]string{"Delivery · 30d uptime", "99.95%"}},
+		{"/badge/shop/uptime.svg?days=90&theme=dark", 200, "\u2068Shop\u2069: 99.65% uptime over the last 90 days", [2]string{"Shop · 90d uptime", "99.65%"}},
+		{"/badge/nope.svg", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/nope/uptime.svg?days=30", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/Payments.svg", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/payments", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/payments/other.svg", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/%3Cimg%3E.svg", 404, "Status: unknown", [2]string{"status", "unknown"}},
+		{"/badge/payments/uptime.svg?days=-1", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments/uptime.svg?days=1e9", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments/uptime.svg?days=030", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments/uptime.svg?days=31", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments/uptime.svg?days=", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments/uptime.svg?days=30&days=90", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments/uptime.svg?days=%zz", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments.svg?theme=blue", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+		{"/badge/payments.svg?kind=group", 400, "Badge: invalid request", [2]string{"badge", "invalid"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, body := embedGet(t, base, tt.path, nil)
+			if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "image/svg+xml; charset=utf-8" {
+				t.Fatalf("GET %s = %d %s; want %d image/svg+xml", tt.path, resp.StatusCode, resp.Header.Get("Content-Type"), tt.status)
+			}
+			b := parseBadge(t, body)
+			if b.Title != tt.title || b.Texts[0] != tt.texts[0] || b.Texts[1] != tt.texts[1] {
+				t.Errorf("GET %s: title %q, texts %q; want %q, %q", tt.path, b.Title, b.Texts, tt.title, tt.texts)
+			}
+			if bytes.Contains(body, []byte("<img")) || bytes.Contains(body, []byte("<svg onload")) || bytes.Contains(body, []byte("<script")) {
+				t.Errorf("GET %s: markup from a name reached the SVG", tt.path)
+			}
+			if tt.status == 200 {
+				for _, h := range []string{"Cache-Control", "Cdn-Cache-Control", "Surrogate-Control", "Vary"} {
+					if got, want := resp.Header.Get(h), pageResp.Header.Get(h); got != want {
+						t.Errorf("GET %s: %s = %q; want the page's %q", tt.path, h, got, want)
+					}
+				}
+			}
+			for h, want := range map[string]string{"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
+				"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"} {
+				if got := resp.Header.Get(h); got != want {
+					t.Errorf("GET %s: %s = %q; want %q", tt.path, h, got, want)
+				}
+			}
+		})
+	}
+
+	t.Run("dark differs", func(t *testing.T) {
+		_, light := embedGet(t, base, "/badge/payments.svg", nil)
+		_, dark := embedGet(t, base, "/badge/payments.svg?theme=dark", nil)
+		if bytes.Equal(light, dark) {
+			t.Error("the dark badge is the light one")
+		}
+	})
+	t.Run("conditional", func(t *testing.T) {
+		for _, p := range []string{"/badge/payments.svg", "/badge/tracking/uptime.svg?days=30"} {
+			resp, body := embedGet(t, base, p, map[string]string{"Accept-Encoding": "gzip"})
+			etag := resp.Header.Get("ETag")
+			if !strings.HasPrefix(etag, `"`) || resp.Header.Get("Last-Modified") == "" {
+				t.Fatalf("GET %s: ETag %q, Last-Modified %q", p, etag, resp.Header.Get("Last-Modified"))
+			}
+			resp, body2 := embedGet(t, base, p, map[string]string{"Accept-Encoding": "gzip", "If-None-Match": etag})
+			if resp.StatusCode != 304 || len(body2) != 0 || resp.Header.Get("Cache-Control") == "" {
+				t.Errorf("GET %s with its ETag = %d, %d bytes; want 304 with cache headers", p, resp.StatusCode, len(body2))
+			}
+			resp, _ = embedGet(t, base, p, map[string]string{"If-Modified-Since": resp.Header.Get("Last-Modified")})
+			if resp.StatusCode != 304 {
+				t.Errorf("GET %s If-Modified-Since = %d; want 304", p, resp.StatusCode)
+			}
+			resp, head := get(t, "HEAD", base+p, nil)
+			if resp.StatusCode != 200 || len(head) != 0 {
+				t.Errorf("HEAD %s = %d with %d bytes", p, resp.StatusCode, len(head))
+			}
+			_ = body
+		}
+		// An error badge never answers 304: it may be fixed a minute later.
+		resp, _ := embedGet(t, base, "/badge/nope.svg", nil)
+		resp, _ = embedGet(t, base, "/badge/nope.svg", map[string]string{"If-None-Match": resp.Header.Get("ETag")})
+		if resp.StatusCode != 404 || !strings.Contains(resp.Header.Get("Cache-Control"), "max-age=10") {
+			t.Errorf("unknown badge, conditional = %d %q; want 404, briefly cached", resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+	})
+}
+
+// TestBadgeRebuild checks render on change: a rebuild without a change keeps
+// every badge's bytes and validators; a status change alters only the badges
+// it touches.
+func TestBadgeRebuild(t *testing.T) {
+	srv, st, base := embedServer(t, nil)
+	etag := func(p string) string {
+		resp, _ := embedGet(t, base, p, nil)
+		return resp.Header.Get("ETag")
+	}
+	paths := []string{"/badge/payments.svg", "/badge/search.svg", "/badge/shop.svg", "/badge/search.svg?kind=journey", "/embed/frame?component=search"}
+	before := map[string]string{}
+	for _, p := range paths {
+		before[p] = etag(p)
+	}
+	if err := srv.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		if got := etag(p); got != before[p] {
+			t.Errorf("%s changed without a change: %s → %s", p, before[p], got)
+		}
+	}
+	if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Source: "admin", Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for p, changed := range map[string]bool{"/badge/payments.svg": true, "/badge/shop.svg": true, "/badge/search.svg": false,
+		"/badge/search.svg?kind=journey": false, "/embed/frame?component=search": false} {
+		if got := etag(p) != before[p]; got != changed {
+			t.Errorf("after payments changed, %s changed = %v; want %v", p, got, changed)
+		}
+	}
+	_, body := embedGet(t, base, "/badge/payments.svg", nil)
+	if b := parseBadge(t, body); b.Texts[1] != "Major outage" {
+		t.Errorf("payments badge says %q after the change", b.Texts[1])
+	}
+}
+
+func TestParseBadgeRequest(t *testing.T) {
+	tests := []struct {
+		path, query string
+		want        badgeRequest
+		notFound    bool
+		bad         bool
+	}{
+		{"/badge.svg", "", badgeRequest{}, false, false},
+		{"/badge.svg", "theme=dark", badgeRequest{dark: true}, false, false},
+		{"/badge/a.svg", "", badgeRequest{id: "a"}, false, false},
+		{"/badge/a-b_c9.svg", "kind=journey", badgeRequest{id: "a-b_c9", journey: true, forced: true}, false, false},
+		{"/badge/a/uptime.svg", "", badgeRequest{id: "a", uptime: true, days: 90}, false, false},
+		{"/badge/a/uptime.svg", "days=30&theme=light&utm=x", badgeRequest{id: "a", uptime: true, days: 30}, false, false},
+		{"/badge/a.svg", "days=7", badgeRequest{id: "a"}, false, false}, // days is for uptime badges only
+		{"/badge/.svg", "", badgeRequest{}, true, false},
+		{"/badge/a/b.svg", "", badgeRequest{}, true, false},
+		{"/badge/A.svg", "", badgeRequest{}, true, false},
+		{"/badge/" + strings.Repeat("a", 65) + ".svg", "", badgeRequest{}, true, false},
+		{"/badge/a/uptime.svg", "days=+30", badgeRequest{}, false, true},
+		{"/badge/a/uptime.svg", "days=30.0", badgeRequest{}, false, true},
+		{"/badge/a/uptime.svg", "days=0x1e", badgeRequest{}, false, true},
+		{"/badge/a/uptime.svg", "days=99999999999999999999", badgeRequest{}, false, true},
+		{"/badge/a.svg", "theme=dark&theme=dark", badgeRequest{}, false, true},
+		{"/badge/a.svg", "theme=dark;x", badgeRequest{dark: true}, false, true},
+	}
+	for _, tt := range tests {
+		got, nf, err := parseBadgeRequest(tt.path, tt.query, 90)
+		if nf != tt.notFound || (err != nil) != tt.bad {
+			t.Errorf("parseBadgeRequest(%q, %q) = not found %v, err %v; want %v, bad %v", tt.path, tt.query, nf, err, tt.notFound, tt.bad)
+			continue
+		}
+		if !tt.notFound && !tt.bad && got != tt.want {
+			t.Errorf("parseBadgeRequest(%q, %q) = %+v; want %+v", tt.path, tt.query, got, tt.want)
+		}
+	}
+}
+
+// FuzzBadgeRequest sends arbitrary badge paths and queries through the
+// handler: always an SVG that parses as XML, with 200, 400 or 404.
+func FuzzBadgeRequest(f *testing.F) {
+	srv, _ := newFixtureServer(f)
+	h := srv.App().Handler()
+	for _, s := range [][2]string{
+		{"/badge.svg", ""}, {"/badge/payments.svg", "theme=dark"}, {"/badge/payments/uptime.svg", "days=30"},
+		{"/badge/rest/uptime.svg", "days=1e9&theme=dark"}, {"/badge/sign-in.svg", "kind=journey"}, {"/badge/x.svg", "%zz"},
+		{"/badge/search-index.svg", "days=-1;theme=dark"}, {"/badge/../x.svg", "days=30&days=30"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, path, query string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("GET")
+		uri := "/badge" + path
+		if query != "" {
+			uri += "?" + query
+		}
+		ctx.Request.SetRequestURI(uri)
+		h(&ctx)
+		code := ctx.Response.StatusCode()
+		if code != 200 && code != 400 && code != 404 {
+			// A path fasthttp itself rejects or normalises away from /badge
+			// is not a badge request.
+			if code >= 500 {
+				t.Fatalf("GET %q = %d", uri, code)
+			}
+			return
+		}
+		if !bytes.HasPrefix(ctx.Response.Header.ContentType(), []byte("image/svg+xml")) {
+			return // normalised to another route, such as /badge.svg's 404 page
+		}
+		var b svgBadge
+		d := xml.NewDecoder(bytes.NewReader(ctx.Response.Body()))
+		d.Strict = true
+		if err := d.Decode(&b); err != nil || b.Title == "" {
+			t.Fatalf("GET %q: not a badge: %v", uri, err)
+		}
+	})
+}
+
+func TestParseFrameRequest(t *testing.T) {
+	tests := []struct {
+		query string
+		want  string // key, or "" for an error
+	}{
+		{"", "/embed/frame?layout=panel&theme=auto"},
+		{"layout=pill", "/embed/frame?layout=pill&theme=auto"},
+		{"theme=dark&layout=panel&utm_source=x", "/embed/frame?layout=panel&theme=dark"},
+		{"component=payments", "/embed/frame?component=payments&layout=panel&theme=auto"},
+		{"journey=shop&theme=light", "/embed/frame?journey=shop&layout=panel&theme=light"},
+		{"journey=shop&component=payments", ""},
+		{"component=Payments", ""},
+		{"component=", ""},
+		{"component=a&component=a", ""},
+		{"layout=banner", ""},
+		{"theme=", ""},
+		{"theme=%zz", ""},
+		{"component=<img>", ""},
+	}
+	for _, tt := range tests {
+		r, err := parseFrameRequest(tt.query)
+		got := ""
+		if err == nil {
+			got = r.key()
+		}
+		if got != tt.want {
+			t.Errorf("parseFrameRequest(%q) = %q, %v; want %q", tt.query, got, err, tt.want)
+		}
+	}
+}
+
+// FuzzFrameRequest sends arbitrary queries to /embed/frame: always HTML with
+// 200, 400 or 404, that never repeats the query.
+func FuzzFrameRequest(f *testing.F) {
+	srv, _ := newFixtureServer(f)
+	h := srv.App().Handler()
+	for _, q := range []string{"", "layout=pill", "component=payments&theme=dark", "journey=sign-in", "component=<script>",
+		"theme=dark&theme=light", "%zz", "journey=a&component=b", "layout=pill;theme=dark"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, query string) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod("GET")
+		ctx.Request.SetRequestURI("/embed/frame?" + query)
+		h(&ctx)
+		code := ctx.Response.StatusCode()
+		if code != 200 && code != 400 && code != 404 {
+			t.Fatalf("GET /embed/frame?%q = %d", query, code)
+		}
+		body := ctx.Response.Body()
+		if !bytes.HasPrefix(body, []byte("<!doctype html>")) {
+			t.Fatalf("GET /embed/frame?%q: not the frame page", query)
+		}
+		if len(query) > 6 && strings.ContainsAny(query, "<\"") && bytes.Contains(body, []byte(query)) {
+			t.Fatalf("GET /embed/frame?%q echoed the query", query)
+		}
+		// The query as the server saw it (a '#' ends it, for one).
+		if r, err := parseFrameRequest(string(ctx.Request.URI().QueryString())); (err == nil) != (code != 400) {
+			t.Fatalf("GET /embed/frame?%q = %d; parseFrameRequest says %v (key %q)", query, code, err, r.key())
+		}
+	})
 }
