@@ -316,23 +316,25 @@ func xmlText(s string) string {
 	return b.String()
 }
 
-// truncateRunes shortens s to at most n runes, ending with an ellipsis, and
-// never leaves a joiner, variation selector or combining mark dangling.
+// truncateRunes shortens s to at most n runes, ending with an ellipsis. It
+// cuts between characters as people see them: never between a letter and
+// its combining marks, nor inside an emoji sequence.
 func truncateRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	r := []rune(s)
+	if len(r) <= n {
 		return s
 	}
-	r := []rune(s)[:n-1]
-	for len(r) > 0 {
-		last := r[len(r)-1]
-		if last == '\u200d' || unicode.Is(unicode.Mn, last) || unicode.Is(unicode.Variation_Selector, last) ||
-			unicode.Is(unicode.Bidi_Control, last) || unicode.IsSpace(last) {
-			r = r[:len(r)-1]
-			continue
-		}
-		break
+	extends := func(c rune) bool {
+		return c == '\u200d' || unicode.In(c, unicode.Mn, unicode.Me, unicode.Variation_Selector) || (c >= 0x1f3fb && c <= 0x1f3ff)
 	}
-	return string(r) + "…"
+	k := n - 1
+	for k > 0 && (extends(r[k]) || r[k-1] == '\u200d') {
+		k--
+	}
+	for k > 0 && (unicode.IsSpace(r[k-1]) || unicode.Is(unicode.Bidi_Control, r[k-1])) {
+		k--
+	}
+	return string(r[:k]) + "…"
 }
 
 // textWidth estimates the width in pixels of s in 11 px Verdana, the font

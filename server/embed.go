@@ -120,9 +120,9 @@ func (s *Server) initEmbed() error {
 	if err != nil {
 		return fmt.Errorf("load asset js/embed.js: %w", err)
 	}
-	cssJSON, _ := json.Marshal(string(css.Body)) // a string always marshals
+	cssJSON, _ := json.Marshal(compactCSS(css.Body)) // a string always marshals
 	iconsJSON, _ := json.Marshal(embedIcons)
-	js := src
+	js := compactJS(src)
 	for _, r := range [][2]string{
 		{`"__CSS__"`, string(cssJSON)},
 		{`"__CSS_URL__"`, `"` + css.Path + `"`},
@@ -163,6 +163,39 @@ func (s *Server) initEmbed() error {
 	}
 	e.ready = true
 	return nil
+}
+
+// compactJS drops whole-line comments (// … and /* … */ blocks that start
+// a line) and indentation from the widget script, which keeps its readable
+// source within its size budget. Code is untouched: a line that starts with
+// code keeps everything after it, strings included.
+func compactJS(src []byte) []byte {
+	var out bytes.Buffer
+	block := false
+	for _, line := range strings.Split(string(src), "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case block:
+			block = !strings.HasSuffix(t, "*/")
+			continue
+		case strings.HasPrefix(t, "/*"):
+			block = !strings.HasSuffix(t, "*/")
+			continue
+		case strings.HasPrefix(t, "//"), t == "":
+			continue
+		}
+		out.WriteString(t)
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
+}
+
+var cssComment = regexp.MustCompile(`(?s)/\*.*?\*/`)
+
+// compactCSS drops the comments and line breaks of the widget stylesheet for
+// its copy inside the script.
+func compactCSS(b []byte) string {
+	return strings.ReplaceAll(strings.TrimSpace(cssComment.ReplaceAllString(string(b), "")), "\n", "")
 }
 
 // embedRoutes adds the routes of the embeds and badges.

@@ -2,13 +2,20 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"html"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -425,6 +432,319 @@ func FuzzFrameRequest(f *testing.F) {
 		// The query as the server saw it (a '#' ends it, for one).
 		if r, err := parseFrameRequest(string(ctx.Request.URI().QueryString())); (err == nil) != (code != 400) {
 			t.Fatalf("GET /embed/frame?%q = %d; parseFrameRequest says %v (key %q)", query, code, err, r.key())
+		}
+	})
+}
+
+// maxWidgetGzip is the budget of /embed.js, gzipped: third parties load it
+// on every page of their help centre.
+const maxWidgetGzip = 5 * 1024
+
+// TestEmbedScript checks /embed.js: its size, that it is cached briefly with
+// revalidation (not immutable), that the versioned copy is immutable and
+// matches its integrity value, and that it does nothing a strict host page
+// would refuse or a privacy review would flag.
+func TestEmbedScript(t *testing.T) {
+	srv, _, base := embedServer(t, nil)
+	resp, js := embedGet(t, base, "/embed.js", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Fatalf("GET /embed.js = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // a valid level
+	_, _ = zw.Write(js)                                      // writes to a bytes.Buffer cannot fail
+	_ = zw.Close()
+	t.Logf("embed.js: %d bytes, %d gzipped (budget %d)", len(js), buf.Len(), maxWidgetGzip)
+	if buf.Len() > maxWidgetGzip {
+		t.Errorf("embed.js is %d bytes gzipped; the budget is %d", buf.Len(), maxWidgetGzip)
+	}
+	if gz, _ := embedGet(t, base, "/embed.js", map[string]string{"Accept-Encoding": "gzip"}); gz.Header.Get("Content-Encoding") != "gzip" {
+		t.Error("embed.js is not served gzipped")
+	}
+
+	cc := resp.Header.Get("Cache-Control")
+	page, _ := embedGet(t, base, "/", nil)
+	if cc != page.Header.Get("Cache-Control") || strings.Contains(cc, "immutable") {
+		t.Errorf("embed.js Cache-Control = %q; want the page's short lifetime, not immutable", cc)
+	}
+	for h, want := range map[string]string{"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"} {
+		if got := resp.Header.Get(h); got != want {
+			t.Errorf("embed.js %s = %q; want %q", h, got, want)
+		}
+	}
+	if r, _ := embedGet(t, base, "/embed.js", map[string]string{"If-None-Match": resp.Header.Get("ETag")}); r.StatusCode != 304 {
+		t.Errorf("embed.js revalidation = %d; want 304", r.StatusCode)
+	}
+
+	pinned, pjs := embedGet(t, base, srv.embed.pinned, nil)
+	if pinned.StatusCode != 200 || !bytes.Equal(pjs, js) || !strings.Contains(pinned.Header.Get("Cache-Control"), "immutable") ||
+		pinned.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("pinned %s = %d, same bytes %v, %v", srv.embed.pinned, pinned.StatusCode, bytes.Equal(pjs, js), pinned.Header)
+	}
+	sum := sha512.Sum384(js)
+	if want := "sha384-" + base64.StdEncoding.EncodeToString(sum[:]); srv.embed.integrity != want {
+		t.Errorf("integrity = %q; want %q", srv.embed.integrity, want)
+	}
+	css, _ := embedGet(t, base, srv.embed.cssPath, nil)
+	if css.StatusCode != 200 || css.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("widget stylesheet = %d %v", css.StatusCode, css.Header)
+	}
+
+	src := string(js)
+	if strings.Contains(src, `"__`) {
+		t.Error("embed.js still has a placeholder")
+	}
+	for _, bad := range []string{"eval(", "Function(", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+		`"style"`, ".style.", "<style", "cookie", "localStorage", "sessionStorage", "indexedDB", "setTimeout(\"", "javascript:"} {
+		if strings.Contains(src, bad) {
+			t.Errorf("embed.js contains %q", bad)
+		}
+	}
+	for _, want := range []string{"attachShadow", "adoptedStyleSheets", `"role", "status"`, "prefers-reduced-motion", "visibilitychange",
+		`credentials: "omit"`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("embed.js lacks %q", want)
+		}
+	}
+}
+
+// TestEmbedStatusJSON checks the document the widget reads.
+func TestEmbedStatusJSON(t *testing.T) {
+	_, _, base := embedServer(t, nil)
+	resp, body := embedGet(t, base, "/embed/status.json", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "*" ||
+		resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+		t.Fatalf("GET /embed/status.json = %d %v", resp.StatusCode, resp.Header)
+	}
+	var doc struct {
+		Name       string
+		Status     widgetStatus
+		Journeys   []widgetItem
+		Components []widgetItem
+		Incidents  []widgetIncident
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Name != "Fernhill" || doc.Status != (widgetStatus{"minor", "Minor Service Outage", "minor"}) {
+		t.Errorf("page: %q %+v", doc.Name, doc.Status)
+	}
+	want := []widgetItem{
+		{ID: "shop", Name: "Shop", Status: "operational", Label: "Operational", Icon: "ok", Components: []string{"payments", "search", "delivery"}},
+		{ID: "hostile", Name: hostileJourney, Status: "partial_outage", Label: "Partial outage", Icon: "partial", Severity: 3,
+			Components: []string{"evil-img", "evil-svg", "evil-rtl"}},
+		{ID: "search", Name: "Finding things", Status: "operational", Label: "Operational", Icon: "ok", Components: []string{"suggest"}},
+	}
+	if fmt.Sprint(doc.Journeys) != fmt.Sprint(want) {
+		t.Errorf("journeys:\n got %+v\nwant %+v", doc.Journeys, want)
+	}
+	var delivery, evil widgetItem
+	for _, c := range doc.Components {
+		switch c.ID {
+		case "delivery":
+			delivery = c
+		case "evil-rtl":
+			evil = c
+		}
+	}
+	if fmt.Sprint(delivery.Components) != "[tracking labels]" || evil.Name != hostileRTL {
+		t.Errorf("group %+v, hostile %+v", delivery, evil)
+	}
+	if len(doc.Incidents) != 1 || doc.Incidents[0].Name != hostileIncident || doc.Incidents[0].URL != "/incidents/em0000000001" ||
+		doc.Incidents[0].Status != "Investigating" || fmt.Sprint(doc.Incidents[0].Components) != "[evil-img]" {
+		t.Errorf("incidents: %+v", doc.Incidents)
+	}
+}
+
+// TestEmbedFrame checks /embed/frame's documents and headers, and that
+// every other page still refuses to be framed.
+func TestEmbedFrame(t *testing.T) {
+	_, _, base := embedServer(t, func(o *Options) {
+		o.FrameAncestors = []string{"https://help.example.com", "https://*.example.org:8443"}
+	})
+	wantCSP := "frame-ancestors 'self' https://help.example.com https://*.example.org:8443"
+	tests := []struct {
+		query  string
+		status int
+		want   []string
+	}{
+		{"", 200, []string{`<main class="w panel auto">`, "Fernhill status: </span>Minor Service Outage", "<bdi>Shop</bdi>",
+			`<bdi>&lt;img src=x onerror=alert(4)&gt; journey</bdi>`, `<bdi>&#34;&gt;&lt;img src=x onerror=alert(3)&gt; Checkout &lt;b&gt;down&lt;/b&gt; ` + "\u202eoops</bdi>",
+			`<meta name="color-scheme" content="light dark">`}},
+		{"layout=pill&theme=dark", 200, []string{`<main class="w pill dark">`, `<meta name="color-scheme" content="dark">`}},
+		{"journey=shop&theme=light", 200, []string{`<main class="w panel light">`, "<bdi>Shop</bdi>: Operational", "<bdi>Delivery</bdi>", "<title>Shop · Fernhill status</title>"}},
+		{"component=delivery", 200, []string{"<bdi>Delivery</bdi>: Operational", "<bdi>Tracking</bdi>", "<bdi>Labels</bdi>"}},
+		{"component=evil-img", 200, []string{"<bdi>&lt;img src=x onerror=alert(1)&gt;</bdi>: Partial outage", "/incidents/em0000000001"}},
+		{"component=evil-svg", 200, []string{"<bdi>&#34;&gt;&lt;svg onload=alert(2)&gt;</bdi>: Operational"}},
+		{"component=evil-rtl", 200, []string{"<bdi>Admin \u202egnp.exe</bdi>: Operational"}},
+		{"journey=search", 200, []string{"<bdi>Finding things</bdi>"}},
+		{"component=nope", 404, []string{"No such component or journey"}},
+		{"journey=payments", 404, []string{"No such component or journey"}},
+		{"layout=wide", 400, []string{"not valid"}},
+		{"component=payments&journey=shop", 400, []string{"not valid"}},
+	}
+	for _, tt := range tests {
+		resp, body := embedGet(t, base, "/embed/frame?"+tt.query, nil)
+		if resp.StatusCode != tt.status || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+			t.Errorf("frame?%s = %d %s; want %d", tt.query, resp.StatusCode, resp.Header.Get("Content-Type"), tt.status)
+			continue
+		}
+		for _, w := range tt.want {
+			if !bytes.Contains(body, []byte(w)) {
+				t.Errorf("frame?%s lacks %q", tt.query, w)
+			}
+		}
+		if bytes.Contains(body, []byte("<script")) || bytes.Contains(body, []byte("<img")) || bytes.Contains(body, []byte(" style=")) {
+			t.Errorf("frame?%s has a script, an image or an inline style", tt.query)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.HasSuffix(csp, wantCSP) || strings.Contains(csp, "script-src") || strings.Contains(csp, "unsafe") {
+			t.Errorf("frame?%s CSP = %q; want no script and %q", tt.query, csp, wantCSP)
+		}
+		if xfo := resp.Header.Get("X-Frame-Options"); xfo != "" {
+			t.Errorf("frame?%s X-Frame-Options = %q; it would block the allowed origins", tt.query, xfo)
+		}
+	}
+	for _, p := range []string{"/", "/history", "/embed", "/incidents/em0000000001", "/nope", "/embed/status.json", "/badge/payments.svg",
+		"/api/v2/summary.json"} {
+		resp, _ := embedGet(t, base, p, nil)
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("%s CSP = %q; want frame-ancestors 'none'", p, csp)
+		}
+	}
+}
+
+// TestEmbedFrameAncestorsChecked refuses to start with an allowlist entry
+// that is not an origin: it goes into a header.
+func TestEmbedFrameAncestorsChecked(t *testing.T) {
+	for _, bad := range []string{"https://help.example.com/path", "https://a.example; script-src *", "*", "'self'", "help.example.com",
+		"https://a.example\r\nSet-Cookie: x=y", "https://"} {
+		o := fixtureOptions()
+		o.FrameAncestors = []string{bad}
+		if _, err := New(embedStore(t), o); err == nil {
+			t.Errorf("New with frame ancestor %q succeeded", bad)
+		}
+	}
+}
+
+// TestEmbedPage checks /embed and the footer link to it.
+func TestEmbedPage(t *testing.T) {
+	srv, _, base := embedServer(t, func(o *Options) { o.FrameAncestors = []string{"https://help.example.com"} })
+	resp, body := embedGet(t, base, "/embed", nil)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-src 'self'") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Fatalf("GET /embed = %d %v", resp.StatusCode, resp.Header)
+	}
+	text := html.UnescapeString(string(body))
+	for _, w := range []string{
+		`<script async src="https://status.fernhill.example/embed.js"></script>`,
+		`<statusd-widget layout="panel" journeys="shop" components="payments" theme="auto"></statusd-widget>`,
+		"https://status.fernhill.example" + srv.embed.pinned, srv.embed.integrity,
+		`<statusd-widget layout="panel" journeys="shop"></statusd-widget>`,
+		`<iframe src="/embed/frame?journey=shop"`, "<code>https://help.example.com</code>",
+		`[![Payments status](https://status.fernhill.example/badge/payments.svg)](https://status.fernhill.example/)`,
+		`<img src="/badge/payments/uptime.svg?days=30"`, `<img src="/badge/payments.svg?theme=dark"`,
+		`<td><code>evil-img</code></td>`, `<script src="/embed.js" async></script>`,
+	} {
+		if !strings.Contains(text, w) && !bytes.Contains(body, []byte(w)) {
+			t.Errorf("/embed lacks %q", w)
+		}
+	}
+	if !bytes.Contains(body, []byte(`&lt;img src=x onerror=alert(1)&gt;`)) || bytes.Contains(body, []byte("<img src=x")) ||
+		bytes.Contains(body, []byte("<svg onload")) {
+		t.Error("/embed let a hostile name through")
+	}
+	for _, p := range []string{"/", "/history", "/nope"} {
+		_, page := embedGet(t, base, p, nil)
+		if !bytes.Contains(page, []byte(`<a href="/embed">`)) {
+			t.Errorf("%s has no footer link to /embed", p)
+		}
+	}
+}
+
+// TestBadgeContrast checks every badge colour pair against WCAG's 4.5:1.
+func TestBadgeContrast(t *testing.T) {
+	lum := func(hex string) float64 {
+		var r, g, b uint8
+		if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil {
+			t.Fatalf("colour %q: %v", hex, err)
+		}
+		lin := func(c uint8) float64 {
+			s := float64(c) / 255
+			if s <= 0.04045 {
+				return s / 12.92
+			}
+			return math.Pow((s+0.055)/1.055, 2.4)
+		}
+		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+	}
+	ratio := func(a, b string) float64 {
+		la, lb := lum(a), lum(b)
+		return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+	}
+	for class, themes := range badgePalette {
+		for i, c := range themes {
+			for _, p := range [][2]string{{c.labelFG, c.labelBG}, {c.valueFG, c.valueBG}} {
+				if r := ratio(p[0], p[1]); r < 4.5 {
+					t.Errorf("%s (theme %d): %s on %s has contrast %.2f; want 4.5", class, i, p[0], p[1], r)
+				}
+			}
+		}
+	}
+}
+
+func TestBadgeText(t *testing.T) {
+	for in, want := range map[string]string{
+		`<a href="x">&'`:     "&lt;a href=&quot;x&quot;&gt;&amp;&apos;",
+		"tab\there\nnl":      "tab here nl",
+		"nul\x00\x1b\ufffe!": "nul\ufffd\ufffd\ufffd!",
+		"bad \xff utf8":      "bad \ufffd utf8",
+		"\u202egnp.exe":      "\u202egnp.exe",
+	} {
+		if got := xmlText(in); got != want {
+			t.Errorf("xmlText(%q) = %q; want %q", in, got, want)
+		}
+	}
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly ten", 11, "exactly ten"},
+		{"a longer name than that", 10, "a longer…"},
+		{"family 👨\u200d👩\u200d👧 here", 10, "family…"},
+		{"thumbs 👍🏽 up", 9, "thumbs…"},
+		{"e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301", 6, "e\u0301e\u0301…"},
+	} {
+		if got := truncateRunes(tt.in, tt.n); got != tt.want {
+			t.Errorf("truncateRunes(%q, %d) = %q; want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+// FuzzBadgeSVG draws badges with arbitrary texts: always XML, with the title
+// carrying the text.
+func FuzzBadgeSVG(f *testing.F) {
+	for _, s := range []string{"Payments", hostileImg, hostileSVG, hostileRTL, "\x00\ufffe\xff", strings.Repeat("ب", 300), "]]>", "&amp;"} {
+		f.Add(s, "Operational", false)
+	}
+	f.Fuzz(func(t *testing.T, label, value string, dark bool) {
+		b := badge{label: label, value: value, title: isolate(label) + ": " + value, class: "ok"}
+		out := b.svg(dark)
+		var got svgBadge
+		d := xml.NewDecoder(bytes.NewReader(out))
+		d.Strict = true
+		if err := d.Decode(&got); err != nil {
+			t.Fatalf("badge(%q, %q) is not XML: %v", label, value, err)
+		}
+		if got.Role != "img" || len(got.Texts) != 2 || got.Width <= 0 {
+			t.Fatalf("badge(%q, %q) = %+v", label, value, got)
+		}
+		if utf8.ValidString(label) && !strings.ContainsFunc(label, func(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xfffe }) &&
+			got.Title != b.title && !strings.ContainsAny(value, "\t\n\r") && utf8.ValidString(value) &&
+			!strings.ContainsFunc(value, func(r rune) bool { return r < 0x20 || r >= 0x7f && r < 0xa0 || r >= 0xfffe }) {
+			t.Fatalf("badge title %q; want %q", got.Title, b.title)
 		}
 	})
 }
