@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -442,4 +443,118 @@ func TestEmbedFrameAncestorsBrowser(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestA11yEmbed runs axe-core on /embed and the frames, in light and dark.
+func TestA11yEmbed(t *testing.T) {
+	_, _, base := embedServer(t, nil)
+	axeCheck(t, base, []string{"/embed", "/embed/frame", "/embed/frame?layout=pill", "/embed/frame?journey=hostile",
+		"/embed/frame?journey=shop&layout=pill", "/embed/frame?component=delivery&theme=light", "/embed/frame?component=evil-img&theme=dark",
+		"/embed/frame?component=nope", "/embed/frame?layout=wide"})
+}
+
+// axeScan runs axe-core on the page b shows, as it is now, with the colour
+// scheme emulated, and reports every violation as a test error.
+func axeScan(t *testing.T, b *browser, axeJS, name, scheme string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}, {Name: "prefers-reduced-motion", Value: "reduce"}},
+	}); err != nil {
+		t.Fatalf("emulate %s: %v", scheme, err)
+	}
+	if !eval[bool](t, b, `typeof axe == "object"`) {
+		// The host page's CSP does not apply to what DevTools evaluates.
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeJS)); err != nil {
+			t.Fatalf("inject axe-core: %v", err)
+		}
+	}
+	tags := `["` + strings.Join(axeTags, `","`) + `"]`
+	res := eval[axeResult](t, b, `axe.run(document, {runOnly: {type: "tag", values: `+tags+`}, resultTypes: ["violations"]}).then(function (r) {
+		return {passes: r.passes.length, violations: r.violations.map(function (v) {
+			return {id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.slice(0, 4).map(function (n) {
+				return {target: JSON.stringify(n.target), html: n.html.slice(0, 300), summary: n.failureSummary || ""};
+			})};
+		})};
+	})`)
+	if res.Passes == 0 {
+		t.Fatalf("%s %s: axe-core passed no rule; did it run?", name, scheme)
+	}
+	for _, v := range res.Violations {
+		var s strings.Builder
+		fmt.Fprintf(&s, "%s %s: axe %s (%s): %s <%s>", name, scheme, v.ID, v.Impact, v.Help, v.URL)
+		for _, n := range v.Nodes {
+			fmt.Fprintf(&s, "\n\t%s\n\t\t%s\n\t\t%s", n.Target, n.HTML, n.Summary)
+		}
+		t.Error(s.String())
+	}
+	if len(res.Violations) == 0 {
+		t.Logf("%s %s: no axe violations, %d rules passed", name, scheme, res.Passes)
+	}
+}
+
+// TestA11yWidgetAndBadges loads a page of another origin with the widget in
+// every layout and theme, and every kind of badge, waits until the widgets
+// show data, and runs axe-core on it in light and dark (axe-core reaches
+// into the widgets' Shadow DOM). Every badge must render as an image, error
+// badges included, and a badge opened on its own must be an SVG document.
+func TestA11yWidgetAndBadges(t *testing.T) {
+	_, axeJS := a11yTools(t)
+	_, _, base := embedServer(t, nil)
+	b := newBrowser(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	badges := []string{"/badge.svg", "/badge.svg?theme=dark", "/badge/payments.svg", "/badge/evil-img.svg", "/badge/evil-rtl.svg?theme=dark",
+		"/badge/hostile.svg", "/badge/tracking/uptime.svg?days=30", "/badge/shop/uptime.svg?days=90&theme=dark", "/badge/nope.svg",
+		"/badge/payments/uptime.svg?days=1e9"}
+	var imgs strings.Builder
+	for _, p := range badges {
+		fmt.Fprintf(&imgs, `<li><img src="%s%s" alt="Badge %s"></li>`, base, p, p)
+	}
+	host := hostServer(t, ln, "default-src 'none'; script-src "+base+"; connect-src "+base+"; img-src "+base+"; style-src 'self'",
+		`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Support</title>
+<script async src="`+base+`/embed.js"></script></head><body><main><h1>Support</h1>
+<statusd-widget></statusd-widget>
+<statusd-widget theme="light" components="evil-img payments"></statusd-widget>
+<statusd-widget theme="dark" journeys="hostile"></statusd-widget>
+<statusd-widget layout="panel"></statusd-widget>
+<statusd-widget layout="panel" theme="light" journeys="shop hostile" target="_blank"></statusd-widget>
+<statusd-widget layout="panel" theme="dark" components="delivery"></statusd-widget>
+<ul>`+imgs.String()+`</ul></main></body></html>`)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(host+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "the widgets to show data", `Array.prototype.every.call(document.querySelectorAll("statusd-widget"),
+		function (w) { return w.shadowRoot.querySelector(".h") })`)
+	waitFor(t, b, "the badges to load", `Array.prototype.every.call(document.images, function (i) { return i.complete })`)
+	for i, p := range badges {
+		if w := eval[int](t, b, fmt.Sprintf(`document.images[%d].naturalWidth`, i)); w <= 0 {
+			t.Errorf("badge %s did not render", p)
+		}
+	}
+	for _, scheme := range []string{"light", "dark"} {
+		axeScan(t, b, axeJS, "widgets and badges", scheme)
+		shot(t, b, "widgets-badges-"+scheme+".png")
+	}
+	// The unknown and the malformed badge are answered with 404 and 400.
+	msgs := b.takeMessages()
+	for _, m := range msgs {
+		if !strings.Contains(m.url, "/badge/nope.svg") && !strings.Contains(m.url, "days=1e9") {
+			t.Errorf("host page: %s", m.text)
+		}
+	}
+	checkQuiet(t, b, "host page")
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/badge/evil-img.svg?theme=dark")); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, b, `document.documentElement.localName + " " + document.title`); got != "svg \u2068"+hostileImg+"\u2069: Partial outage" {
+		t.Errorf("badge opened on its own: %q", got)
+	}
+	checkQuiet(t, b, "badge document")
 }
