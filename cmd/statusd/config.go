@@ -42,6 +42,7 @@ type Config struct {
 	SLOs     []SLOConfig
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
+	Embed    EmbedConfig  // config_embed.go
 }
 
 // PageConfig describes the public page.
@@ -308,6 +309,7 @@ type rawConfig struct {
 	SLOs     []rawSLO     `yaml:"slos"`
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
+	Embed    rawEmbed     `yaml:"embed"`
 }
 
 type rawPage struct {
@@ -946,6 +948,7 @@ func (c *checker) validate(raw *rawConfig) *Config {
 	c.slos(raw.SLOs, cfg)
 	c.notifier(&raw.Notifier, &cfg.Notifier)
 	c.redis(raw.Redis, cfg)
+	c.embed(&raw.Embed, &cfg.Embed)
 	return cfg
 }
 

@@ -83,6 +83,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: log, Registerer: m.Registry, Gatherer: m.Registry,
+		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
 	})
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
