@@ -10,8 +10,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"html"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -748,3 +751,51 @@ func FuzzBadgeSVG(f *testing.F) {
 		}
 	})
 }
+
+// TestEmbedGolden compares the embed documents of the fixture store (the one
+// of TestGolden) with their golden files.
+func TestEmbedGolden(t *testing.T) {
+	srv, _ := newFixtureServer(t)
+	for _, g := range []struct{ path, name string }{
+		{"/embed", "embed.html"},
+		{"/embed/frame", "embed-frame.html"},
+		{"/embed/frame?journey=checkout&layout=pill&theme=dark", "embed-frame-journey-pill-dark.html"},
+		{"/embed/frame?component=nope", "embed-frame-404.html"},
+		{"/embed/status.json", "embed-status.json"},
+		{"/badge.svg", "badge-page.svg"},
+		{"/badge/search-index.svg", "badge-component.svg"},
+		{"/badge/idp.svg?theme=dark", "badge-group-dark.svg"},
+		{"/badge/rest/uptime.svg?days=90", "badge-uptime.svg"},
+		{"/badge/checkout/uptime.svg?days=30&theme=dark", "badge-journey-uptime-dark.svg"},
+		{"/badge/nope.svg", "badge-404.svg"},
+		{"/badge/rest/uptime.svg?days=-1", "badge-400.svg"},
+	} {
+		t.Run(g.name, func(t *testing.T) {
+			resp, err := srv.App().Test(httptest.NewRequest("GET", g.path, nil), -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(g.name, ".json") {
+				var buf bytes.Buffer
+				if err := json.Indent(&buf, body, "", "  "); err != nil {
+					t.Fatalf("%s is not JSON: %v", g.path, err)
+				}
+				buf.WriteByte('\n')
+				body = buf.Bytes()
+			}
+			// Hashed names and the integrity value change with the assets.
+			body = embedAssetHash.ReplaceAll(body, []byte("/assets/$1.HASH.$2"))
+			body = integrityRe.ReplaceAll(body, []byte("sha384-HASH"))
+			golden(t, g.name, body)
+		})
+	}
+}
+
+var (
+	embedAssetHash = regexp.MustCompile(`/assets/(style|app|embed|embed-page)\.[0-9a-f]{10}\.(css|js)`)
+	integrityRe    = regexp.MustCompile(`sha384-(?:[A-Za-z0-9/=+]|&#43;)+`)
+)
