@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -22,10 +23,10 @@ import (
 	"github.com/statusd/statusd/data"
 )
 
-// browser is a headless Chromium for the embed tests, with what it reported:
+// headless is a Chromium for the embed tests, with what it reported:
 // script errors, console errors and warnings, security messages (a refused
 // frame, a CSP violation) and the requests it sent.
-type browser struct {
+type headless struct {
 	ctx context.Context
 
 	mu       sync.Mutex
@@ -35,7 +36,7 @@ type browser struct {
 
 // newBrowser starts Chromium (found as a11yTools finds it) with the flags
 // axeCheck uses, and the CSP recorder in every document.
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t *testing.T) *headless {
 	t.Helper()
 	chromium, _ := a11yTools(t)
 	profile, err := os.MkdirTemp("", "statusd-chromium-")
@@ -64,7 +65,7 @@ func newBrowser(t *testing.T) *browser {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser and opens a tab
 		t.Fatalf("start chromium: %v", err)
 	}
-	b := &browser{ctx: ctx}
+	b := &headless{ctx: ctx}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		var msg a11yMessage
 		switch ev := ev.(type) {
@@ -106,7 +107,7 @@ func newBrowser(t *testing.T) *browser {
 }
 
 // count is how many requests so far went to a URL containing s.
-func (b *browser) count(s string) int {
+func (b *headless) count(s string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	n := 0
@@ -119,7 +120,7 @@ func (b *browser) count(s string) int {
 }
 
 // takeMessages returns and forgets what the browser reported.
-func (b *browser) takeMessages() []a11yMessage {
+func (b *headless) takeMessages() []a11yMessage {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	m := b.messages
@@ -128,7 +129,7 @@ func (b *browser) takeMessages() []a11yMessage {
 }
 
 // eval runs js in the page and decodes its result into T.
-func eval[T any](t *testing.T, b *browser, js string) T {
+func eval[T any](t *testing.T, b *headless, js string) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
@@ -141,7 +142,7 @@ func eval[T any](t *testing.T, b *browser, js string) T {
 
 // waitFor polls js in the page until it returns true; the timeout only
 // guards against a hang.
-func waitFor(t *testing.T, b *browser, what, js string) {
+func waitFor(t *testing.T, b *headless, what, js string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !eval[bool](t, b, js) {
@@ -185,7 +186,7 @@ statusd-widget { display: block !important; }
 
 // checkQuiet fails the test for any script error, console error or warning,
 // security message or CSP violation the browser reported.
-func checkQuiet(t *testing.T, b *browser, what string) {
+func checkQuiet(t *testing.T, b *headless, what string) {
 	t.Helper()
 	for _, m := range b.takeMessages() {
 		t.Errorf("%s: %s", what, m.text)
@@ -329,7 +330,7 @@ func TestEmbedWidgetBrowser(t *testing.T) {
 }
 
 // shot saves a screenshot of the page, as axeCheck does.
-func shot(t *testing.T, b *browser, name string) {
+func shot(t *testing.T, b *headless, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
@@ -343,7 +344,7 @@ func shot(t *testing.T, b *browser, name string) {
 
 // frameDocument waits for the iframe of the current page whose URL is url to
 // load, and returns its location and the text of its h1 (or of its body).
-func frameDocument(t *testing.T, b *browser, url string) (location, text string) {
+func frameDocument(t *testing.T, b *headless, url string) (location, text string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -455,7 +456,7 @@ func TestA11yEmbed(t *testing.T) {
 
 // axeScan runs axe-core on the page b shows, as it is now, with the colour
 // scheme emulated, and reports every violation as a test error.
-func axeScan(t *testing.T, b *browser, axeJS, name, scheme string) {
+func axeScan(t *testing.T, b *headless, axeJS, name, scheme string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
@@ -557,4 +558,54 @@ func TestA11yWidgetAndBadges(t *testing.T) {
 		t.Errorf("badge opened on its own: %q", got)
 	}
 	checkQuiet(t, b, "badge document")
+}
+
+// TestEmbedPageBrowser checks /embed in Chromium: its previews load (the
+// widgets show data, the frames render, the badges are images) and a Copy
+// button copies its snippet, or selects it where the clipboard is refused.
+func TestEmbedPageBrowser(t *testing.T) {
+	_, _, base := embedServer(t, nil)
+	b := newBrowser(t)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/embed")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "the previews", `Array.prototype.every.call(document.querySelectorAll("statusd-widget"), function (w) {
+		return w.shadowRoot && w.shadowRoot.querySelector(".h") }) && Array.prototype.every.call(document.images, function (i) {
+		return i.complete && i.naturalWidth > 0 })`)
+	// The previews are of the same origin, so their documents are readable.
+	waitFor(t, b, "the frame previews", `Array.prototype.every.call(document.querySelectorAll("iframe"), function (f) {
+		return f.contentDocument && f.contentDocument.readyState == "complete" && f.contentDocument.querySelector("h1") })`)
+	if text := eval[string](t, b, `document.querySelector("iframe").contentDocument.querySelector("h1").textContent`); text != "Fernhill status: Shop: Operational (opens in a new tab)" {
+		t.Errorf("frame preview shows %q", text)
+	}
+	if got := eval[bool](t, b, `getComputedStyle(document.querySelector("button.copy")).display != "none"`); !got {
+		t.Fatal("the Copy buttons are hidden although the script ran")
+	}
+	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: perm}, Setting: browser.PermissionSettingGranted, Origin: base,
+		}); err != nil {
+			t.Fatalf("grant %s: %v", perm, err)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[data-copy="snip-pill"]`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "the Copy button to answer", `document.querySelector('button[data-copy="snip-pill"]').parentNode.querySelector("[role=status]").textContent != ""`)
+	said := eval[string](t, b, `document.querySelector('button[data-copy="snip-pill"]').parentNode.querySelector("[role=status]").textContent`)
+	want := `<script async src="https://status.fernhill.example/embed.js"></script>` + "\n<statusd-widget></statusd-widget>"
+	t.Logf("Copy said %q", said)
+	switch said {
+	case "Copied.":
+		if got := eval[string](t, b, `navigator.clipboard.readText()`); got != want {
+			t.Errorf("clipboard holds %q; want %q", got, want)
+		}
+	default:
+		if got := eval[string](t, b, `getSelection().toString()`); got != want {
+			t.Errorf("Copy said %q and selected %q; want %q", said, got, want)
+		}
+	}
+	checkQuiet(t, b, "/embed")
 }
