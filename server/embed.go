@@ -28,7 +28,8 @@ import (
 //	/assets/embed.H.css   the widget's and frames' stylesheet
 //	/embed/status.json    what the widget reads (CORS)
 //	/embed/frame          a no-JavaScript page made to be framed, only by the
-//	                      origins in Options.FrameAncestors (and the page itself)
+//	                      origins in Options.FrameAncestors (and the page itself);
+//	                      a pill when the frame is at most 100 px high, else a panel
 //	/embed                how to embed, with live previews and snippets
 //
 // and the badges of badge.go. Like every public document they are rendered
@@ -42,10 +43,16 @@ type embedState struct {
 	cssPath   string // the widget's and frames' stylesheet
 	pinned    string // the versioned script
 	integrity string // its Subresource Integrity value
+	frameCSS  string // the frames' own stylesheet, after cssPath
 	pageCSS   string // the /embed page's stylesheet and script
 	pageJS    string
 	frameCSP  string
 	pageCSP   string
+
+	// Rendered badges and frames of the last rebuild, by what they show
+	// (badge.go, frameDocs): a rebuild draws only what changed.
+	badges map[badgeMemo][]byte
+	frames map[string][3][]byte // auto, light, dark
 }
 
 // The widget's refresh interval: the default, and the floor a refresh
@@ -139,6 +146,11 @@ func (s *Server) initEmbed() error {
 	sum := sha512.Sum384(js)
 	e.integrity = "sha384-" + base64.StdEncoding.EncodeToString(sum[:])
 
+	frameCSS, err := readAsset("css/embed-frame.css", "/assets/embed-frame.", ".css", "text/css; charset=utf-8")
+	if err != nil {
+		return err
+	}
+	e.frameCSS = frameCSS.Path
 	pageCSS, err := readAsset("css/embed-page.css", "/assets/embed-page.", ".css", "text/css; charset=utf-8")
 	if err != nil {
 		return err
@@ -158,6 +170,7 @@ func (s *Server) initEmbed() error {
 		{path: "/embed.js", kind: kindOwn, contentType: jsType, body: js, tags: []string{"embed"}, headers: shared},
 		{path: e.pinned, kind: kindAsset, contentType: jsType, body: js, headers: shared},
 		{path: css.Path, kind: kindAsset, contentType: css.ContentType, body: css.Body, headers: shared},
+		{path: frameCSS.Path, kind: kindAsset, contentType: frameCSS.ContentType, body: frameCSS.Body},
 		{path: pageCSS.Path, kind: kindAsset, contentType: pageCSS.ContentType, body: pageCSS.Body},
 		{path: pageJS.Path, kind: kindAsset, contentType: pageJS.ContentType, body: pageJS.Body},
 	}
@@ -312,10 +325,11 @@ func activeIncidents(m *model) []data.Incident {
 	return append(append([]data.Incident{}, m.openIncidents...), m.activeMaint...)
 }
 
-// frameRequest is a parsed /embed/frame query.
+// frameRequest is a parsed /embed/frame query. There is no layout: the
+// frame is a one-line pill when it is at most 100 px high, else a panel
+// (embed-frame.css), so the host chooses with the frame's height.
 type frameRequest struct {
 	component, journey string // at most one is set; neither is the whole page
-	pill               bool
 	theme              string // light, dark or auto
 }
 
@@ -330,7 +344,7 @@ func parseFrameRequest(rawQuery string) (r frameRequest, err error) {
 	}
 	for key, vals := range q {
 		switch key {
-		case "component", "journey", "layout", "theme":
+		case "component", "journey", "theme":
 		default:
 			continue
 		}
@@ -347,14 +361,6 @@ func parseFrameRequest(rawQuery string) (r frameRequest, err error) {
 				r.component = v
 			} else {
 				r.journey = v
-			}
-		case "layout":
-			switch v {
-			case "pill":
-				r.pill = true
-			case "panel":
-			default:
-				return r, &errBadgeQuery{"layout must be pill or panel"}
 			}
 		case "theme":
 			if v != "light" && v != "dark" && v != "auto" {
@@ -378,11 +384,7 @@ func (r frameRequest) key() string {
 	if r.journey != "" {
 		q += "journey=" + r.journey + "&"
 	}
-	layout := "panel"
-	if r.pill {
-		layout = "pill"
-	}
-	return q + "layout=" + layout + "&theme=" + r.theme
+	return q + "theme=" + r.theme
 }
 
 // Keys of the frame error pages; no request path can name them.
@@ -409,14 +411,34 @@ func (s *Server) serveFrame(c *fiber.Ctx) error {
 type frameView struct {
 	Lang      string
 	Title     string
-	CSS       string
-	Class     string // layout and theme classes of the widget box
-	Scheme    string // the color-scheme meta value
-	Site      string // the page's name
+	CSS       []string // stylesheets: the widget's and the frame's
+	Site      string   // the page's name
 	Head      frameItem
 	Items     []frameItem
 	Incidents []frameIncident
 	Error     string // set on the error frames
+}
+
+// memoKey is everything the rendered frame depends on, for frameDocs to
+// reuse the bytes of the previous rebuild.
+func (v *frameView) memoKey() string {
+	var b strings.Builder
+	add := func(ss ...string) {
+		for _, s := range ss {
+			b.WriteString(s)
+			b.WriteByte(0)
+		}
+	}
+	add(v.Lang, v.Title, v.Site, v.Error, v.Head.Name, v.Head.Label, v.Head.Class)
+	add(v.CSS...)
+	for _, it := range v.Items {
+		add(it.Name, it.Label, it.Class)
+	}
+	b.WriteByte(1)
+	for _, in := range v.Incidents {
+		add(in.Name, in.URL, in.Status, fmt.Sprint(in.Maintenance))
+	}
+	return b.String()
 }
 
 type frameItem struct {
@@ -432,13 +454,11 @@ type frameIncident struct {
 }
 
 // frameDocs renders /embed/frame for the whole page, each journey and each
-// component, in both layouts and three themes. The six variants differ only
-// in their first lines, so they compress to the same size and cost one
-// compression each when their content changes.
+// component, in three themes.
 func (s *Server) frameDocs(m *model) ([]doc, error) {
 	var out []doc
 	headers := [][2]string{{"Content-Security-Policy", s.embed.frameCSP}}
-	base := frameView{Lang: m.page.Language, CSS: s.embed.cssPath, Site: m.page.Name}
+	base := frameView{Lang: m.page.Language, CSS: []string{s.embed.cssPath, s.embed.frameCSS}, Site: m.page.Name}
 	render := func(key string, status int, v frameView, tags ...string) error {
 		var buf bytes.Buffer
 		if err := s.tmpl.ExecuteTemplate(&buf, "embed_frame.html", &v); err != nil {
@@ -448,28 +468,46 @@ func (s *Server) frameDocs(m *model) ([]doc, error) {
 			tags: append([]string{"html", "embed"}, tags...), headers: headers})
 		return nil
 	}
+	// The three themes differ only in the color-scheme meta element and the
+	// class of <main>, both before any text from the data: render once and
+	// replace them.
+	autoMarks := [][]byte{[]byte(`<meta name="color-scheme" content="light dark">`), []byte(`<main class="w panel auto">`)}
+	themes := []string{"auto", "light", "dark"}
+	prev, next := s.embed.frames, make(map[string][3][]byte, len(s.embed.frames))
+	defer func() { s.embed.frames = next }()
 	variants := func(r frameRequest, v frameView, tags ...string) error {
-		for _, pill := range []bool{false, true} {
-			for _, theme := range []string{"auto", "light", "dark"} {
-				r.pill, r.theme = pill, theme
-				v.Class, v.Scheme = "panel", "light dark"
-				if pill {
-					v.Class = "pill"
-				}
-				v.Class += " " + theme
-				if theme != "auto" {
-					v.Scheme = theme
-				}
-				if err := render(r.key(), 0, v, tags...); err != nil {
-					return err
+		key := v.memoKey()
+		bodies, ok := prev[key]
+		if !ok {
+			var buf bytes.Buffer
+			if err := s.tmpl.ExecuteTemplate(&buf, "embed_frame.html", &v); err != nil {
+				return fmt.Errorf("render %s: %w", r.key(), err)
+			}
+			auto := buf.Bytes()
+			for _, m := range autoMarks {
+				if bytes.Count(auto, m) != 1 {
+					return fmt.Errorf("render %s: the frame template must have %s exactly once", r.key(), m)
 				}
 			}
+			for i, theme := range themes {
+				bodies[i] = auto
+				if theme != "auto" {
+					bodies[i] = bytes.Replace(auto, autoMarks[0], []byte(`<meta name="color-scheme" content="`+theme+`">`), 1)
+					bodies[i] = bytes.Replace(bodies[i], autoMarks[1], []byte(`<main class="w panel `+theme+`">`), 1)
+				}
+			}
+		}
+		next[key] = bodies
+		for i, theme := range themes {
+			r.theme = theme
+			out = append(out, doc{path: r.key(), kind: kindOwn, contentType: "text/html; charset=utf-8", body: bodies[i],
+				tags: append([]string{"html", "embed"}, tags...), headers: headers})
 		}
 		return nil
 	}
 	errFrame := func(key string, status int, msg string) error {
 		v := base
-		v.Title, v.Class, v.Scheme, v.Error = msg+" · "+m.page.Name+" status", "panel auto", "light dark", msg
+		v.Title, v.Error = msg+" · "+m.page.Name+" status", msg
 		v.Head = frameItem{Label: msg, Class: "none", Icon: embedIcon("none")}
 		return render(key, status, v)
 	}
@@ -646,7 +684,7 @@ func (s *Server) embedPage(m *model) (doc, error) {
 		`" crossorigin="anonymous"></script>`}
 	sn.Frame = embedSnip{"snip-frame", `<iframe src="` + attr(base) + `/embed/frame?journey=` + attr(ex.JourneyID) + `" title="` +
 		attr(ex.JourneyName) + ` status" width="400" height="240"></iframe>`}
-	sn.FramePill = embedSnip{"snip-frame-pill", `<iframe src="` + attr(base) + `/embed/frame?layout=pill" title="` + attr(m.page.Name) +
+	sn.FramePill = embedSnip{"snip-frame-pill", `<iframe src="` + attr(base) + `/embed/frame" title="` + attr(m.page.Name) +
 		` status" width="360" height="56"></iframe>`}
 	badgeURL := base + "/badge/" + ex.ComponentID + ".svg"
 	sn.BadgeHTML = embedSnip{"snip-badge-html", `<a href="` + attr(base) + `/"><img src="` + attr(badgeURL) + `" alt="` +

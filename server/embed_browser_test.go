@@ -342,9 +342,10 @@ func shot(t *testing.T, b *headless, name string) {
 	saveShot(t, t.TempDir(), name, png)
 }
 
-// frameDocument waits for the iframe of the current page whose URL is url to
-// load, and returns its location and the text of its h1 (or of its body).
-func frameDocument(t *testing.T, b *headless, url string) (location, text string) {
+// frameTarget waits for an iframe of another origin (a target of its own)
+// whose URL is url to load, and returns a chromedp context on it; its
+// cancel detaches without closing the frame.
+func frameTarget(t *testing.T, b *headless, url string) (context.Context, context.CancelFunc) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -358,22 +359,35 @@ func frameDocument(t *testing.T, b *headless, url string) (location, text string
 			if ti.Type != "iframe" || ti.URL != url {
 				continue
 			}
-			// Detach, not close, when done: closing would take the frame away.
 			fctx, fcancel := chromedp.NewContext(b.ctx, chromedp.WithTargetID(ti.TargetID), chromedp.WithDetachOnCancel())
-			tctx, tcancel := context.WithTimeout(fctx, 30*time.Second)
-			v, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`document.readyState == "complete" ?
-				[location.href, (document.querySelector("h1") || document.body).textContent.trim()] : []`))
-			tcancel()
-			fcancel()
-			if err == nil && len(v) == 2 {
-				return v[0], v[1]
+			// The first Run attaches for as long as its context lives, so it
+			// has no timeout of its own (the test's bounds a hang).
+			ready, err := chromedp.Run(fctx, chromedp.Evaluate[bool](`document.readyState == "complete"`))
+			if err == nil && ready {
+				return fctx, fcancel
 			}
+			fcancel()
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for the frame %s", url)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// frameDocument returns the location of the loaded iframe whose URL is url
+// and the text of its h1 (or of its body).
+func frameDocument(t *testing.T, b *headless, url string) (location, text string) {
+	t.Helper()
+	fctx, cancel := frameTarget(t, b, url)
+	defer cancel()
+	ctx, tcancel := context.WithTimeout(fctx, 30*time.Second)
+	defer tcancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[location.href, (document.querySelector("h1") || document.body).textContent.trim()]`))
+	if err != nil || len(v) != 2 {
+		t.Fatalf("read the frame %s: %v", url, err)
+	}
+	return v[0], v[1]
 }
 
 // TestEmbedFrameAncestorsBrowser frames /embed/frame from an origin in
@@ -393,7 +407,7 @@ func TestEmbedFrameAncestorsBrowser(t *testing.T) {
 		o.FrameAncestors = []string{"https://help.example.com", "http://localhost:" + port}
 	})
 	b := newBrowser(t)
-	frame := base + "/embed/frame?journey=shop&layout=pill&theme=light"
+	frame := base + "/embed/frame?journey=shop&theme=light"
 	html := `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Help centre</title></head><body><main><h1>Help centre</h1>
 <iframe src="` + frame + `" title="Shop status" width="400" height="60"></iframe>
 <iframe src="` + base + `/" title="The status page" width="400" height="60"></iframe>
@@ -449,14 +463,14 @@ func TestEmbedFrameAncestorsBrowser(t *testing.T) {
 // TestA11yEmbed runs axe-core on /embed and the frames, in light and dark.
 func TestA11yEmbed(t *testing.T) {
 	_, _, base := embedServer(t, nil)
-	axeCheck(t, base, []string{"/embed", "/embed/frame", "/embed/frame?layout=pill", "/embed/frame?journey=hostile",
-		"/embed/frame?journey=shop&layout=pill", "/embed/frame?component=delivery&theme=light", "/embed/frame?component=evil-img&theme=dark",
-		"/embed/frame?component=nope", "/embed/frame?layout=wide"})
+	axeCheck(t, base, []string{"/embed", "/embed/frame", "/embed/frame?journey=hostile", "/embed/frame?component=delivery&theme=light",
+		"/embed/frame?component=evil-img&theme=dark", "/embed/frame?component=nope", "/embed/frame?theme=wide"})
 }
 
-// axeScan runs axe-core on the page b shows, as it is now, with the colour
-// scheme emulated, and reports every violation as a test error.
-func axeScan(t *testing.T, b *headless, axeJS, name, scheme string) {
+// axeScan runs axe-core on the document of target (a chromedp context on
+// the page or on a frame), as it is now, with the colour scheme emulated on
+// the page b shows, and reports every violation as a test error.
+func axeScan(t *testing.T, b *headless, target context.Context, axeJS, name, scheme string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
 	defer cancel()
@@ -465,20 +479,35 @@ func axeScan(t *testing.T, b *headless, axeJS, name, scheme string) {
 	}); err != nil {
 		t.Fatalf("emulate %s: %v", scheme, err)
 	}
-	if !eval[bool](t, b, `typeof axe == "object"`) {
-		// The host page's CSP does not apply to what DevTools evaluates.
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeJS)); err != nil {
-			t.Fatalf("inject axe-core: %v", err)
+	tctx, tcancel := context.WithTimeout(target, 60*time.Second)
+	defer tcancel()
+	run := func(js string, await bool) axeResult {
+		t.Helper()
+		opts := []chromedp.EvaluateOption{}
+		if await {
+			opts = append(opts, chromedp.EvalAwaitPromise)
 		}
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[axeResult](js, opts...))
+		if err != nil {
+			t.Fatalf("%s %s: %v", name, scheme, err)
+		}
+		return v
+	}
+	if got, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`matchMedia("(prefers-color-scheme: `+scheme+`)").matches`)); err != nil || !got {
+		t.Fatalf("%s: the %s scheme did not reach the document (%v)", name, scheme, err)
+	}
+	// The document's CSP does not apply to what DevTools evaluates.
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[*runtime.RemoteObject](`typeof axe == "object" || (function () {`+axeJS+`})()`)); err != nil {
+		t.Fatalf("inject axe-core: %v", err)
 	}
 	tags := `["` + strings.Join(axeTags, `","`) + `"]`
-	res := eval[axeResult](t, b, `axe.run(document, {runOnly: {type: "tag", values: `+tags+`}, resultTypes: ["violations"]}).then(function (r) {
+	res := run(`axe.run(document, {runOnly: {type: "tag", values: `+tags+`}, resultTypes: ["violations"]}).then(function (r) {
 		return {passes: r.passes.length, violations: r.violations.map(function (v) {
 			return {id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.slice(0, 4).map(function (n) {
 				return {target: JSON.stringify(n.target), html: n.html.slice(0, 300), summary: n.failureSummary || ""};
 			})};
 		})};
-	})`)
+	})`, true)
 	if res.Passes == 0 {
 		t.Fatalf("%s %s: axe-core passed no rule; did it run?", name, scheme)
 	}
@@ -496,17 +525,27 @@ func axeScan(t *testing.T, b *headless, axeJS, name, scheme string) {
 }
 
 // TestA11yWidgetAndBadges loads a page of another origin with the widget in
-// every layout and theme, and every kind of badge, waits until the widgets
-// show data, and runs axe-core on it in light and dark (axe-core reaches
-// into the widgets' Shadow DOM). Every badge must render as an image, error
-// badges included, and a badge opened on its own must be an SVG document.
+// every layout and theme, every kind of badge and frames one line and a
+// panel high, waits until they show data, and runs axe-core on the page and
+// in each frame, in light and dark (axe-core reaches into the widgets'
+// Shadow DOM). Every badge must render as an image, error badges included,
+// and a badge opened on its own must be an SVG document.
 func TestA11yWidgetAndBadges(t *testing.T) {
 	_, axeJS := a11yTools(t)
-	_, _, base := embedServer(t, nil)
-	b := newBrowser(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	_, _, base := embedServer(t, func(o *Options) { o.FrameAncestors = []string{"http://localhost:" + port} })
+	b := newBrowser(t)
+	frames := []struct {
+		path   string
+		height int
+		pill   bool // a frame this high shows one line
+	}{
+		{"/embed/frame?journey=hostile", 56, true},
+		{"/embed/frame?journey=hostile&theme=dark", 260, false},
 	}
 	badges := []string{"/badge.svg", "/badge.svg?theme=dark", "/badge/payments.svg", "/badge/evil-img.svg", "/badge/evil-rtl.svg?theme=dark",
 		"/badge/hostile.svg", "/badge/tracking/uptime.svg?days=30", "/badge/shop/uptime.svg?days=90&theme=dark", "/badge/nope.svg",
@@ -515,7 +554,10 @@ func TestA11yWidgetAndBadges(t *testing.T) {
 	for _, p := range badges {
 		fmt.Fprintf(&imgs, `<li><img src="%s%s" alt="Badge %s"></li>`, base, p, p)
 	}
-	host := hostServer(t, ln, "default-src 'none'; script-src "+base+"; connect-src "+base+"; img-src "+base+"; style-src 'self'",
+	for _, f := range frames {
+		fmt.Fprintf(&imgs, `</ul><iframe src="%s%s" title="Status frame" width="420" height="%d"></iframe><ul>`, base, f.path, f.height)
+	}
+	host := hostServer(t, ln, "default-src 'none'; script-src "+base+"; connect-src "+base+"; img-src "+base+"; frame-src "+base+"; style-src 'self'",
 		`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Support</title>
 <script async src="`+base+`/embed.js"></script></head><body><main><h1>Support</h1>
 <statusd-widget></statusd-widget>
@@ -539,7 +581,18 @@ func TestA11yWidgetAndBadges(t *testing.T) {
 		}
 	}
 	for _, scheme := range []string{"light", "dark"} {
-		axeScan(t, b, axeJS, "widgets and badges", scheme)
+		axeScan(t, b, b.ctx, axeJS, "widgets and badges", scheme)
+		for _, f := range frames {
+			fctx, cancel := frameTarget(t, b, base+f.path)
+			axeScan(t, b, fctx, axeJS, fmt.Sprintf("frame %s, %d px high", f.path, f.height), scheme)
+			// A pill hides the list, the second incident and the link at the end.
+			pill, err := chromedp.Run(fctx, chromedp.Evaluate[bool](`getComputedStyle(document.querySelector(".items")).display == "none" &&
+				getComputedStyle(document.querySelector(".more")).display == "none"`))
+			cancel()
+			if err != nil || pill != f.pill {
+				t.Errorf("frame %s, %d px high: pill %v (%v); want %v", f.path, f.height, pill, err, f.pill)
+			}
+		}
 		shot(t, b, "widgets-badges-"+scheme+".png")
 	}
 	// The unknown and the malformed badge are answered with 404 and 400.

@@ -381,16 +381,16 @@ func TestParseFrameRequest(t *testing.T) {
 		query string
 		want  string // key, or "" for an error
 	}{
-		{"", "/embed/frame?layout=panel&theme=auto"},
-		{"layout=pill", "/embed/frame?layout=pill&theme=auto"},
-		{"theme=dark&layout=panel&utm_source=x", "/embed/frame?layout=panel&theme=dark"},
-		{"component=payments", "/embed/frame?component=payments&layout=panel&theme=auto"},
-		{"journey=shop&theme=light", "/embed/frame?journey=shop&layout=panel&theme=light"},
+		{"", "/embed/frame?theme=auto"},
+		{"layout=pill", "/embed/frame?theme=auto"}, // the frame's height decides
+		{"theme=dark&utm_source=x", "/embed/frame?theme=dark"},
+		{"component=payments", "/embed/frame?component=payments&theme=auto"},
+		{"journey=shop&theme=light", "/embed/frame?journey=shop&theme=light"},
 		{"journey=shop&component=payments", ""},
 		{"component=Payments", ""},
 		{"component=", ""},
 		{"component=a&component=a", ""},
-		{"layout=banner", ""},
+		{"theme=blue", ""},
 		{"theme=", ""},
 		{"theme=%zz", ""},
 		{"component=<img>", ""},
@@ -412,8 +412,8 @@ func TestParseFrameRequest(t *testing.T) {
 func FuzzFrameRequest(f *testing.F) {
 	srv, _ := newFixtureServer(f)
 	h := srv.App().Handler()
-	for _, q := range []string{"", "layout=pill", "component=payments&theme=dark", "journey=sign-in", "component=<script>",
-		"theme=dark&theme=light", "%zz", "journey=a&component=b", "layout=pill;theme=dark"} {
+	for _, q := range []string{"", "theme=light", "component=payments&theme=dark", "journey=sign-in", "component=<script>",
+		"theme=dark&theme=light", "%zz", "journey=a&component=b", "component=rest;theme=dark"} {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, query string) {
@@ -574,7 +574,7 @@ func TestEmbedFrame(t *testing.T) {
 		{"", 200, []string{`<main class="w panel auto">`, "Fernhill status: </span>Minor Service Outage", "<bdi>Shop</bdi>",
 			`<bdi>&lt;img src=x onerror=alert(4)&gt; journey</bdi>`, `<bdi>&#34;&gt;&lt;img src=x onerror=alert(3)&gt; Checkout &lt;b&gt;down&lt;/b&gt; ` + "\u202eoops</bdi>",
 			`<meta name="color-scheme" content="light dark">`}},
-		{"layout=pill&theme=dark", 200, []string{`<main class="w pill dark">`, `<meta name="color-scheme" content="dark">`}},
+		{"theme=dark", 200, []string{`<main class="w panel dark">`, `<meta name="color-scheme" content="dark">`, "<bdi>Shop</bdi>"}},
 		{"journey=shop&theme=light", 200, []string{`<main class="w panel light">`, "<bdi>Shop</bdi>: Operational", "<bdi>Delivery</bdi>", "<title>Shop · Fernhill status</title>"}},
 		{"component=delivery", 200, []string{"<bdi>Delivery</bdi>: Operational", "<bdi>Tracking</bdi>", "<bdi>Labels</bdi>"}},
 		{"component=evil-img", 200, []string{"<bdi>&lt;img src=x onerror=alert(1)&gt;</bdi>: Partial outage", "/incidents/em0000000001"}},
@@ -583,7 +583,7 @@ func TestEmbedFrame(t *testing.T) {
 		{"journey=search", 200, []string{"<bdi>Finding things</bdi>"}},
 		{"component=nope", 404, []string{"No such component or journey"}},
 		{"journey=payments", 404, []string{"No such component or journey"}},
-		{"layout=wide", 400, []string{"not valid"}},
+		{"theme=wide", 400, []string{"not valid"}},
 		{"component=payments&journey=shop", 400, []string{"not valid"}},
 	}
 	for _, tt := range tests {
@@ -759,7 +759,7 @@ func TestEmbedGolden(t *testing.T) {
 	for _, g := range []struct{ path, name string }{
 		{"/embed", "embed.html"},
 		{"/embed/frame", "embed-frame.html"},
-		{"/embed/frame?journey=checkout&layout=pill&theme=dark", "embed-frame-journey-pill-dark.html"},
+		{"/embed/frame?journey=checkout&theme=dark", "embed-frame-journey-dark.html"},
 		{"/embed/frame?component=nope", "embed-frame-404.html"},
 		{"/embed/status.json", "embed-status.json"},
 		{"/badge.svg", "badge-page.svg"},
@@ -799,3 +799,29 @@ var (
 	embedAssetHash = regexp.MustCompile(`/assets/(style|app|embed|embed-page)\.[0-9a-f]{10}\.(css|js)`)
 	integrityRe    = regexp.MustCompile(`sha384-(?:[A-Za-z0-9/=+]|&#43;)+`)
 )
+
+// BenchmarkRebuild2000Change is the cost of one status change on a page of
+// 2,000 components, embeds included: every document is rendered and hashed,
+// and only those whose bytes changed (the page, the API, the widget's JSON,
+// the frames and badges of the component, its journey and the page) are
+// compressed again. BenchmarkRebuild2000 measures a first build, which
+// compresses everything.
+func BenchmarkRebuild2000Change(b *testing.B) {
+	st := largeStore(b, 20, 100)
+	srv, err := New(st, Options{Page: Page{ID: "big", Name: "Big", URL: "https://status.big.example"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d documents", len(srv.snap.Load().entries))
+	n := 0
+	for b.Loop() {
+		n++
+		status := []data.ComponentStatus{data.MajorOutage, data.Operational}[n%2]
+		if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "j007-c042", Status: status, Source: "admin", Actor: "b"}); err != nil {
+			b.Fatal(err)
+		}
+		if err := srv.Rebuild(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

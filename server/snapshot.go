@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/andybalholm/brotli"
@@ -64,6 +65,9 @@ type doc struct {
 	body        []byte
 	tags        []string    // surrogate keys for purging, besides the defaults
 	headers     [][2]string // more response headers, after those of its kind
+	// identityOnly skips precompression: for the thousands of badges of a
+	// large page, each smaller than a kilobyte.
+	identityOnly bool
 }
 
 // cacheHeaders formats the Cache-Control family for public documents.
@@ -112,7 +116,9 @@ func (s *Server) makeEntry(d doc, prev *entry, now time.Time) *entry {
 	e.contentTypeB = []byte(d.contentType)
 	e.lastModified = now.UTC().Truncate(time.Second)
 	e.lastModifiedText = e.lastModified.Format(http.TimeFormat)
-	e.gz, e.br = compress(d.body)
+	if !d.identityOnly {
+		e.gz, e.br = compress(d.body)
+	}
 
 	hd := [][2]string{
 		{"Vary", "Accept-Encoding"},
@@ -164,6 +170,14 @@ func (s *Server) makeEntry(d doc, prev *entry, now time.Time) *entry {
 // little, and a few hundred bytes matter less than a fresh page.
 const brotliQuality = 5
 
+// Writers are pooled: a new gzip writer at BestCompression and a brotli
+// writer allocate about 2.5 MB between them, which dominates compressing the
+// thousands of small documents (frames, badges) a large page has.
+var (
+	gzipWriters   = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression); return w }} // the level is valid
+	brotliWriters = sync.Pool{New: func() any { return brotli.NewWriterLevel(nil, brotliQuality) }}
+)
+
 // compress returns the gzip and brotli encodings of b, or nil for either if
 // it would not be smaller.
 func compress(b []byte) (gz, br []byte) {
@@ -171,16 +185,20 @@ func compress(b []byte) (gz, br []byte) {
 		return nil, nil
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression) // the level is valid
-	_, _ = zw.Write(b)                                       // writes to a bytes.Buffer cannot fail
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	_, _ = zw.Write(b) // writes to a bytes.Buffer cannot fail
 	_ = zw.Close()
+	gzipWriters.Put(zw)
 	if buf.Len() < len(b) {
 		gz = bytes.Clone(buf.Bytes())
 	}
 	buf.Reset()
-	bw := brotli.NewWriterLevel(&buf, brotliQuality)
+	bw := brotliWriters.Get().(*brotli.Writer)
+	bw.Reset(&buf)
 	_, _ = bw.Write(b) // writes to a bytes.Buffer cannot fail
 	_ = bw.Close()
+	brotliWriters.Put(bw)
 	if buf.Len() < len(b) {
 		br = bytes.Clone(buf.Bytes())
 	}
