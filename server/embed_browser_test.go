@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -196,9 +197,10 @@ func checkQuiet(t *testing.T, b *headless, what string) {
 	}
 }
 
-// shadowText is a widget's rendered text, by element id.
+// shadowText is a widget's rendered text, by element id; the first widget
+// for "".
 func shadowText(id string) string {
-	return `(function(){var w=document.getElementById(` + jsString(id) + `);return w&&w.shadowRoot?w.shadowRoot.querySelector(".w").textContent:""})()`
+	return `(function(){var w=` + jsString(id) + ` ? document.getElementById(` + jsString(id) + `) : document.querySelector("statusd-widget");return w&&w.shadowRoot?w.shadowRoot.querySelector(".w").textContent:""})()`
 }
 
 func jsString(s string) string {
@@ -661,4 +663,132 @@ func TestEmbedPageBrowser(t *testing.T) {
 		}
 	}
 	checkQuiet(t, b, "/embed")
+}
+
+// TestEmbedWidgetBackoffBrowser drives the widget's clock with Chromium's
+// virtual time, so that ten minutes pass in a moment and nothing depends on
+// the machine's speed: while /embed/status.json fails the widget backs off
+// (5 to 7 requests in ten minutes, not 60), it recovers to its refresh
+// interval when the document is back, and it asks nothing while the page is
+// hidden, then once as soon as it is visible again.
+func TestEmbedWidgetBackoffBrowser(t *testing.T) {
+	_, _, base := embedServer(t, nil)
+	_, script := embedGet(t, base, "/embed.js", nil)
+	_, good := embedGet(t, base, "/embed/status.json", nil)
+	var (
+		mu       sync.Mutex
+		requests int
+		failing  = true
+	)
+	stub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Help</title>
+<link rel="icon" href="data:,"><script async src="/embed.js"></script></head>
+<body><main><h1>Help</h1><statusd-widget refresh="10"></statusd-widget></main></body></html>`)) // a failed write is the client's problem
+		case "/embed.js":
+			w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+			_, _ = w.Write(script) // a failed write is the client's problem
+		case "/embed/status.json":
+			mu.Lock()
+			requests++
+			fail := failing
+			mu.Unlock()
+			if fail {
+				http.Error(w, "unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(good) // a failed write is the client's problem
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(stub.Close)
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return requests
+	}
+
+	b := newBrowser(t)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	// A page the test can hide: document.hidden answers what it is told.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `
+		window.__hidden = false;
+		Object.defineProperty(Document.prototype, "hidden", {configurable: true, get: function () { return window.__hidden; }});
+		Object.defineProperty(Document.prototype, "visibilityState", {configurable: true,
+			get: function () { return window.__hidden ? "hidden" : "visible"; }});`}); err != nil {
+		t.Fatal(err)
+	}
+	expired := make(chan struct{}, 1)
+	if err := chromedp.Listen(b.ctx, func(ev any) {
+		if _, ok := ev.(*emulation.EventVirtualTimeBudgetExpired); ok {
+			select {
+			case expired <- struct{}{}:
+			default:
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// advance lets d of virtual time pass, waiting for requests in flight.
+	advance := func(d time.Duration) {
+		t.Helper()
+		ms := float64(d.Milliseconds())
+		if _, err := chromedp.Call(ctx, emulation.SetVirtualTimePolicy, emulation.SetVirtualTimePolicyParams{
+			Policy: emulation.VirtualTimePolicyPauseIfNetworkFetchesPending, Budget: &ms}); err != nil {
+			t.Fatalf("advance virtual time: %v", err)
+		}
+		select {
+		case <-expired:
+		case <-ctx.Done():
+			t.Fatalf("virtual time did not advance by %v", d)
+		}
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(stub.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, b, "the first failed request", `(function(){var w=document.querySelector("statusd-widget");
+		return !!w.shadowRoot && w.shadowRoot.textContent.indexOf("Status unavailable") >= 0})()`)
+
+	start := count()
+	advance(10 * time.Minute)
+	if n := count() - start; n < 5 || n > 7 {
+		t.Errorf("%d requests in ten minutes of errors; want 5 to 7 (backing off from 20 s to 160 s)", n)
+	}
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	advance(4 * time.Minute)
+	if got := eval[string](t, b, shadowText("")); !strings.Contains(got, "Minor Service Outage") {
+		t.Errorf("after recovery the widget shows %q", got)
+	}
+	start = count()
+	advance(100 * time.Second)
+	if n := count() - start; n < 9 || n > 11 {
+		t.Errorf("%d requests in 100 s after recovery; want about 10 (every 10 s)", n)
+	}
+
+	_ = eval[bool](t, b, `window.__hidden = true; document.dispatchEvent(new Event("visibilitychange")); true`)
+	start = count()
+	advance(10 * time.Minute)
+	if n := count() - start; n > 1 {
+		t.Errorf("%d requests in ten hidden minutes; want none (one may have been due)", n)
+	}
+	start = count()
+	_ = eval[bool](t, b, `window.__hidden = false; document.dispatchEvent(new Event("visibilitychange")); true`)
+	advance(time.Second)
+	if n := count() - start; n != 1 {
+		t.Errorf("%d requests on becoming visible; want one at once", n)
+	}
+	for _, m := range b.takeMessages() {
+		if !strings.Contains(m.text, "status of 503") {
+			t.Errorf("host page: %s", m.text)
+		}
+	}
 }
