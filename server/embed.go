@@ -258,6 +258,9 @@ type widgetDoc struct {
 	Components []widgetItem     `json:"components"`
 	Incidents  []widgetIncident `json:"incidents"`
 	UpdatedAt  spTime           `json:"updated_at"`
+	// Stale is set when the store could not be read: the widget then says
+	// that what it shows may be out of date, as the page does.
+	Stale bool `json:"stale,omitempty"`
 }
 
 type widgetStatus struct {
@@ -290,7 +293,7 @@ type widgetIncident struct {
 func widgetData(m *model) widgetDoc {
 	ps := pageStatusView(m.status)
 	w := widgetDoc{Name: m.page.Name, Status: widgetStatus{Indicator: ps.Indicator, Description: ps.Description, Icon: iconClass(ps.Class)},
-		Journeys: []widgetItem{}, Components: []widgetItem{}, Incidents: []widgetIncident{}, UpdatedAt: spTime(m.updatedAt)}
+		Journeys: []widgetItem{}, Components: []widgetItem{}, Incidents: []widgetIncident{}, UpdatedAt: spTime(m.updatedAt), Stale: m.stale}
 	item := func(id, name string, st data.ComponentStatus) widgetItem {
 		v := statusOf(st)
 		return widgetItem{ID: id, Name: name, Status: v.Value, Label: v.Label, Icon: iconClass(v.Class), Severity: st.Severity()}
@@ -417,6 +420,7 @@ type frameView struct {
 	Items     []frameItem
 	Incidents []frameIncident
 	Error     string // set on the error frames
+	Stale     bool   // the store could not be read: the data may be old
 }
 
 // memoKey is everything the rendered frame depends on, for frameDocs to
@@ -429,7 +433,7 @@ func (v *frameView) memoKey() string {
 			b.WriteByte(0)
 		}
 	}
-	add(v.Lang, v.Title, v.Site, v.Error, v.Head.Name, v.Head.Label, v.Head.Class)
+	add(v.Lang, v.Title, v.Site, v.Error, v.Head.Name, v.Head.Label, v.Head.Class, fmt.Sprint(v.Stale))
 	add(v.CSS...)
 	for _, it := range v.Items {
 		add(it.Name, it.Label, it.Class)
@@ -458,7 +462,7 @@ type frameIncident struct {
 func (s *Server) frameDocs(m *model) ([]doc, error) {
 	var out []doc
 	headers := [][2]string{{"Content-Security-Policy", s.embed.frameCSP}}
-	base := frameView{Lang: m.page.Language, CSS: []string{s.embed.cssPath, s.embed.frameCSS}, Site: m.page.Name}
+	base := frameView{Lang: m.page.Language, CSS: []string{s.embed.cssPath, s.embed.frameCSS}, Site: m.page.Name, Stale: m.stale}
 	render := func(key string, status int, v frameView, tags ...string) error {
 		var buf bytes.Buffer
 		if err := s.tmpl.ExecuteTemplate(&buf, "embed_frame.html", &v); err != nil {

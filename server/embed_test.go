@@ -825,3 +825,27 @@ func BenchmarkRebuild2000Change(b *testing.B) {
 		}
 	}
 }
+
+// TestEmbedStale closes the store under a running server: the widget's
+// JSON and the frames keep their data and say it may be out of date.
+func TestEmbedStale(t *testing.T) {
+	srv, st, base := embedServer(t, nil)
+	_, before := embedGet(t, base, "/badge/payments.svg", nil)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Rebuild(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, body := embedGet(t, base, "/embed/status.json", nil)
+	if !bytes.Contains(body, []byte(`"stale":true`)) || !bytes.Contains(body, []byte(`"id":"payments"`)) {
+		t.Errorf("status.json after store loss: %s", body)
+	}
+	_, frame := embedGet(t, base, "/embed/frame?component=payments", nil)
+	if !bytes.Contains(frame, []byte("may be out of date")) || !bytes.Contains(frame, []byte("<bdi>Payments</bdi>: Operational")) {
+		t.Errorf("frame after store loss:\n%s", frame)
+	}
+	if _, after := embedGet(t, base, "/badge/payments.svg", nil); !bytes.Equal(before, after) {
+		t.Error("the badge changed with the store gone")
+	}
+}

@@ -199,6 +199,7 @@ ce.define("statusd-widget", class extends HTMLElement {
         });
         box.append(ul);
       }
+      if (data.stale) box.append(el("p", "more", "This status could not be refreshed and may be out of date."));
       if (lay == "panel") {
         h = el("p", "more");
         h.append(link(w, href, [data.name + " status page"]));
