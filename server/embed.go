@@ -457,6 +457,10 @@ type frameIncident struct {
 	Maintenance       bool
 }
 
+// smallFrame is the size under which a frame is served without
+// precompression.
+const smallFrame = 2048
+
 // frameDocs renders /embed/frame for the whole page, each journey and each
 // component, in three themes.
 func (s *Server) frameDocs(m *model) ([]doc, error) {
@@ -504,8 +508,11 @@ func (s *Server) frameDocs(m *model) ([]doc, error) {
 		next[key] = bodies
 		for i, theme := range themes {
 			r.theme = theme
+			// A frame of one component is about a kilobyte: compressing
+			// thousands of them at every start would cost more than the few
+			// hundred bytes it saves each reader.
 			out = append(out, doc{path: r.key(), kind: kindOwn, contentType: "text/html; charset=utf-8", body: bodies[i],
-				tags: append([]string{"html", "embed"}, tags...), headers: headers})
+				tags: append([]string{"html", "embed"}, tags...), headers: headers, identityOnly: len(bodies[i]) < smallFrame})
 		}
 		return nil
 	}
