@@ -44,10 +44,11 @@ type badgeRequest struct {
 	dark    bool
 }
 
-// errBadgeQuery is a malformed query: the client gets the 400 badge.
-type errBadgeQuery struct{ reason string }
+// queryError is a malformed badge or frame query: the client gets the 400
+// badge or frame.
+type queryError struct{ reason string }
 
-func (e *errBadgeQuery) Error() string { return "badge query: " + e.reason }
+func (e *queryError) Error() string { return "badge query: " + e.reason }
 
 // parseBadgeRequest parses the path and raw query of a badge request.
 // notFound reports a path that names no badge (the 404 badge); err a query
@@ -61,7 +62,7 @@ func parseBadgeRequest(path, rawQuery string, defaultDays int) (r badgeRequest, 
 		case !ok:
 			return "", false, nil
 		case len(v) != 1:
-			return "", false, &errBadgeQuery{key + " is given more than once"}
+			return "", false, &queryError{key + " is given more than once"}
 		}
 		return v[0], true, nil
 	}
@@ -74,11 +75,11 @@ func parseBadgeRequest(path, rawQuery string, defaultDays int) (r badgeRequest, 
 	case theme == "dark":
 		r.dark = true
 	default:
-		return r, false, &errBadgeQuery{"theme must be light or dark"}
+		return r, false, &queryError{"theme must be light or dark"}
 	}
 	if qerr != nil {
 		// The theme, when it could be read, still applies to the error badge.
-		return r, false, &errBadgeQuery{"the query is not URL-encoded"}
+		return r, false, &queryError{"the query is not URL-encoded"}
 	}
 	if path == "/badge.svg" {
 		return r, false, nil
@@ -108,7 +109,7 @@ func parseBadgeRequest(path, rawQuery string, defaultDays int) (r badgeRequest, 
 		case "component":
 			r.forced = true
 		default:
-			return r, false, &errBadgeQuery{"kind must be journey or component"}
+			return r, false, &queryError{"kind must be journey or component"}
 		}
 	}
 	if r.uptime {
@@ -126,7 +127,7 @@ func parseBadgeRequest(path, rawQuery string, defaultDays int) (r badgeRequest, 
 				}
 			}
 			if r.days == 0 {
-				return r, false, &errBadgeQuery{"days must be 30 or 90"}
+				return r, false, &queryError{"days must be 30 or 90"}
 			}
 		}
 	}

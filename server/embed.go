@@ -35,8 +35,9 @@ import (
 // and the badges of badge.go. Like every public document they are rendered
 // with the snapshot; a request only picks bytes.
 
-// embedState is what embedDocs keeps between rebuilds: documents that change
-// only with the binary and the options. Guarded by Server.buildMu.
+// embedState is what embedDocs keeps between rebuilds: what changes only
+// with the binary and the options, loaded at the first rebuild, and the
+// badges and frames last drawn. Guarded by Server.buildMu.
 type embedState struct {
 	ready     bool
 	static    []doc
@@ -343,7 +344,7 @@ func parseFrameRequest(rawQuery string) (r frameRequest, err error) {
 	r.theme = "auto"
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
-		return r, &errBadgeQuery{"the query is not URL-encoded"}
+		return r, &queryError{"the query is not URL-encoded"}
 	}
 	for key, vals := range q {
 		switch key {
@@ -352,13 +353,13 @@ func parseFrameRequest(rawQuery string) (r frameRequest, err error) {
 			continue
 		}
 		if len(vals) != 1 {
-			return r, &errBadgeQuery{key + " is given more than once"}
+			return r, &queryError{key + " is given more than once"}
 		}
 		v := vals[0]
 		switch key {
 		case "component", "journey":
 			if data.ValidateID(key, v) != nil {
-				return r, &errBadgeQuery{key + " is not an id"}
+				return r, &queryError{key + " is not an id"}
 			}
 			if key == "component" {
 				r.component = v
@@ -367,13 +368,13 @@ func parseFrameRequest(rawQuery string) (r frameRequest, err error) {
 			}
 		case "theme":
 			if v != "light" && v != "dark" && v != "auto" {
-				return r, &errBadgeQuery{"theme must be light, dark or auto"}
+				return r, &queryError{"theme must be light, dark or auto"}
 			}
 			r.theme = v
 		}
 	}
 	if r.component != "" && r.journey != "" {
-		return r, &errBadgeQuery{"give a component or a journey, not both"}
+		return r, &queryError{"give a component or a journey, not both"}
 	}
 	return r, nil
 }
