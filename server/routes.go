@@ -43,6 +43,7 @@ func (s *Server) routes() *fiber.App {
 	if s.opts.SLOPush != nil {
 		app.Post("/api/admin/slo/:id/events", s.pushSLOEvents)
 	}
+	s.embedRoutes(app) // embed.go: /embed…, /badge…
 	// Every public document comes from the snapshot. Fiber's Get also
 	// answers HEAD.
 	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*"} {

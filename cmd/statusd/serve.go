@@ -180,7 +180,8 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
 		SeparateOps: cfg.Server.OpsListen != "", Now: m.Now, SLOPush: m.sloPush, SLOAuth: m.sloAuth,
-		Admin: adminOptions(cfg.Admin, m.Store),
+		Admin:          adminOptions(cfg.Admin, m.Store),
+		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
 	})
 	if err != nil {
 		return err
