@@ -33,9 +33,15 @@ type Component struct {
 	Showcase           bool // show the uptime bar
 	OnlyShowIfDegraded bool
 	Status             ComponentStatus
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	ArchivedAt         time.Time // zero while the component is in the configuration
+	// StatusSource and StatusReason say why the component has its status:
+	// the input that decided it ("" when none: operational by default) and
+	// that input's reason. StatusChangedAt is when the status last changed.
+	StatusSource    InputSource
+	StatusReason    string
+	StatusChangedAt time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ArchivedAt      time.Time // zero while the component is in the configuration
 }
 
 // Catalog is the configured shape of the page: journeys and their components,

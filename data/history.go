@@ -9,58 +9,23 @@ type StatusChange struct {
 	ComponentID string
 	OldStatus   ComponentStatus // "" for the first record of a component
 	NewStatus   ComponentStatus
-	Source      string // what changed it: "config", "incident", "admin", "probe"…
-	Actor       string // who: a user, a probe name, "statusd"
-	Reason      string
-	At          time.Time
+	// Source is the input that decided the new status (override, incident,
+	// maintenance, automatic), "config" for a component's first record, or
+	// "" when no input remains and the component is operational by default.
+	Source string
+	Actor  string // who made the change that caused it: a user, "probes", "statusd"
+	Reason string // the deciding input's reason
+	At     time.Time
 }
 
-// SetStatus asks for a component's status to change.
+// SetStatus asks for a person's override of a component's status; see
+// Store.SetComponentStatus.
 type SetStatus struct {
 	ComponentID string
 	Status      ComponentStatus
-	Source      string
 	Actor       string
 	Reason      string
 }
-
-// Validate checks a status change request.
-func (s SetStatus) Validate() error {
-	if err := ValidateID("component", s.ComponentID); err != nil {
-		return err
-	}
-	if !s.Status.Valid() {
-		return Invalid("status", "%q is not a component status", s.Status)
-	}
-	if err := ValidateID("source", s.Source); err != nil {
-		return err
-	}
-	if err := ValidateText("actor", s.Actor, 200, true, false); err != nil {
-		return err
-	}
-	return ValidateText("reason", s.Reason, 2000, false, true)
-}
-
-// Event is a row of the outbox: something happened that readers of the page
-// and subscribers should learn about. It is written in the same transaction
-// as the change it announces.
-type Event struct {
-	ID        int64
-	Kind      string // e.g. "component.status", "incident.created"
-	Subject   string // the id of what changed
-	Payload   string // JSON
-	CreatedAt time.Time
-}
-
-// The event kinds the store writes.
-const (
-	EventComponentStatus    = "component.status"
-	EventIncidentCreated    = "incident.created"
-	EventIncidentUpdated    = "incident.updated"
-	EventMaintenanceCreated = "maintenance.created"
-	EventMaintenanceUpdated = "maintenance.updated"
-	EventCatalogSynced      = "catalog.synced"
-)
 
 // DayUptime is one day of a component's uptime bar.
 type DayUptime struct {

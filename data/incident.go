@@ -30,6 +30,7 @@ type Incident struct {
 	ScheduledFor   time.Time // maintenance only
 	ScheduledUntil time.Time // maintenance only
 	ComponentIDs   []string  // every component the incident has touched, in page order
+	AutoTransition bool      // maintenance only: starts and completes at its times
 	Updates        []IncidentUpdate
 }
 
@@ -47,10 +48,14 @@ type IncidentUpdate struct {
 
 // AffectedComponent records a component status change made by an update.
 type AffectedComponent struct {
-	ComponentID string
-	Name        string
-	OldStatus   ComponentStatus
-	NewStatus   ComponentStatus
+	ComponentID string          `json:"component_id"`
+	Name        string          `json:"name"`
+	OldStatus   ComponentStatus `json:"old_status"`
+	NewStatus   ComponentStatus `json:"new_status"`
+	// Declared is the status the update declared for the component ("" when
+	// it declared none); NewStatus is what the component then showed, which
+	// a stronger input such as an override may have kept different.
+	Declared ComponentStatus `json:"declared,omitempty"`
 }
 
 // Open reports whether the incident is unresolved, or the maintenance not yet
@@ -74,9 +79,12 @@ type NewIncident struct {
 	Status IncidentStatus // investigating, identified or monitoring; investigating if empty
 	Impact Impact         // none, minor, major or critical; none if empty
 	Body   string
-	// Components sets the status of affected components with the first update.
+	// Components declares the status of affected components during the
+	// incident: each becomes the component's incident input.
 	Components map[string]ComponentStatus
 	Actor      string
+	// Silent publishes without notifying subscribers.
+	Silent bool
 }
 
 // NewMaintenance is what a comms lead supplies to schedule maintenance.
@@ -87,6 +95,10 @@ type NewMaintenance struct {
 	ScheduledUntil time.Time
 	ComponentIDs   []string
 	Actor          string
+	// AutoTransition starts the window at ScheduledFor and completes it at
+	// ScheduledUntil without a person.
+	AutoTransition bool
+	Silent         bool
 }
 
 // NewUpdate is a further message on an incident or maintenance.
@@ -95,6 +107,7 @@ type NewUpdate struct {
 	Body       string
 	Components map[string]ComponentStatus
 	Actor      string
+	Silent     bool // publish without notifying subscribers
 }
 
 func validIncidentStatus(s IncidentStatus, k Kind) bool {

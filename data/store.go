@@ -277,13 +277,13 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, subject, d
 	return nil
 }
 
-func (s *Store) event(ctx context.Context, tx *sql.Tx, kind, subject string, payload any) error {
+func (s *Store) event(ctx context.Context, tx *sql.Tx, kind EventKind, subject string, payload EventPayload) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", kind, err)
 	}
-	_, err = tx.ExecContext(ctx, "INSERT INTO events(kind, subject, payload, created_at) VALUES (?, ?, ?, ?)",
-		kind, subject, string(b), ms(s.Now()))
+	_, err = tx.ExecContext(ctx, "INSERT INTO events(kind, subject, payload, created_at, version) VALUES (?, ?, ?, ?, ?)",
+		kind, subject, string(b), ms(s.Now()), eventVersion)
 	if err != nil {
 		return fmt.Errorf("record %s event: %w", kind, err)
 	}
@@ -296,19 +296,32 @@ func (s *Store) Events(ctx context.Context, after int64, limit int) ([]Event, er
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	rows, err := s.reader.QueryContext(ctx, "SELECT id, kind, subject, payload, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	out, err := loadEvents(ctx, s.reader, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return out, nil
+}
+
+func loadEvents(ctx context.Context, q querier, after int64, limit int) ([]Event, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id, kind, subject, payload, created_at, version FROM events WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []Event
 	for rows.Next() {
 		var e Event
 		var at int64
-		if err := rows.Scan(&e.ID, &e.Kind, &e.Subject, &e.Payload, &at); err != nil {
-			return nil, fmt.Errorf("list events: %w", err)
+		var version int
+		var payload string
+		if err := rows.Scan(&e.ID, &e.Kind, &e.Subject, &payload, &at, &version); err != nil {
+			return nil, err
 		}
 		e.CreatedAt = fromMS(at)
+		if e.Payload, err = decodePayload(e.Kind, version, payload); err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.ID, err)
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()

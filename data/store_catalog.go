@@ -172,7 +172,8 @@ func (s *Store) SyncCatalog(ctx context.Context, c Catalog, actor string) (SyncR
 		if err := s.audit(ctx, tx, actor, "catalog.sync", "catalog", detail); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventCatalogSynced, "catalog", res)
+		return s.event(ctx, tx, EventCatalogSynced, "catalog", &CatalogSynced{Added: res.Added, Updated: res.Updated,
+			Archived: res.Archived, Restored: res.Restored})
 	})
 	return res, err
 }

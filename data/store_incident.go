@@ -15,9 +15,11 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// CreateIncident opens an incident with its first update and sets the status
-// of the components it names, in one transaction. Returns an *InvalidError
-// for bad input, including unknown components.
+// CreateIncident opens an incident with its first update and declares the
+// status of the components it names (their incident input), in one
+// transaction with its audit entry and incident.created event. Returns an
+// *InvalidError for bad input, including unknown components; nothing is
+// stored then.
 func (s *Store) CreateIncident(ctx context.Context, n NewIncident) (Incident, error) {
 	if err := n.Validate(); err != nil {
 		return Incident{}, err
@@ -33,17 +35,21 @@ func (s *Store) CreateIncident(ctx context.Context, n NewIncident) (Incident, er
 			VALUES (?, 'incident', ?, ?, ?, ?, ?, ?, ?)`, id, n.Name, n.Status, n.Impact, ms(now), ms(now), ms(now), nullMS(monitoringAt)); err != nil {
 			return err
 		}
-		updateID, err := s.insertUpdate(ctx, tx, id, n.Status, n.Body, now)
+		inc, err := readIncidentRow(ctx, tx, id)
 		if err != nil {
 			return err
 		}
-		if err := s.applyComponents(ctx, tx, id, n.Name, updateID, n.Components, n.Actor, nil); err != nil {
+		ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
+		if ch.updateID, err = s.insertUpdate(ctx, tx, id, n.Status, n.Body, now); err != nil {
+			return err
+		}
+		if err := s.declareTx(ctx, tx, ch, n.Components); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, n.Actor, "incident.create", id, n.Name); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventIncidentCreated, id, map[string]string{"incident_id": id, "update_id": updateID})
+		return s.announceTx(ctx, tx, ch, EventIncidentCreated, "", n.Body, !n.Silent)
 	})
 	if err != nil {
 		return Incident{}, err
@@ -52,7 +58,9 @@ func (s *Store) CreateIncident(ctx context.Context, n NewIncident) (Incident, er
 }
 
 // CreateMaintenance schedules a maintenance with its first update. Its
-// components keep their status until it starts.
+// components keep their status until it starts: by an update moving it to
+// in_progress, or on its own at ScheduledFor when AutoTransition is set (see
+// AdvanceMaintenance).
 func (s *Store) CreateMaintenance(ctx context.Context, n NewMaintenance) (Incident, error) {
 	if err := n.Validate(); err != nil {
 		return Incident{}, err
@@ -60,26 +68,31 @@ func (s *Store) CreateMaintenance(ctx context.Context, n NewMaintenance) (Incide
 	id := s.NewID()
 	err := s.write(ctx, "create maintenance", func(tx *sql.Tx) error {
 		now := s.Now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at, scheduled_for, scheduled_until)
-			VALUES (?, 'maintenance', ?, 'scheduled', 'maintenance', ?, ?, ?, ?, ?)`,
-			id, n.Name, ms(now), ms(now), ms(now), ms(n.ScheduledFor), ms(n.ScheduledUntil)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at,
+			scheduled_for, scheduled_until, auto_transition)
+			VALUES (?, 'maintenance', ?, 'scheduled', 'maintenance', ?, ?, ?, ?, ?, ?)`,
+			id, n.Name, ms(now), ms(now), ms(now), ms(n.ScheduledFor), ms(n.ScheduledUntil), n.AutoTransition); err != nil {
 			return err
 		}
-		updateID, err := s.insertUpdate(ctx, tx, id, Scheduled, n.Body, now)
+		inc, err := readIncidentRow(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
+		if ch.updateID, err = s.insertUpdate(ctx, tx, id, Scheduled, n.Body, now); err != nil {
 			return err
 		}
 		same := map[string]ComponentStatus{}
 		for _, c := range n.ComponentIDs {
-			same[c] = "" // "" keeps the current status
+			same[c] = "" // linked; nothing declared until the window starts
 		}
-		if err := s.applyComponents(ctx, tx, id, n.Name, updateID, same, n.Actor, nil); err != nil {
+		if err := s.declareTx(ctx, tx, ch, same); err != nil {
 			return err
 		}
 		if err := s.audit(ctx, tx, n.Actor, "maintenance.create", id, n.Name); err != nil {
 			return err
 		}
-		return s.event(ctx, tx, EventMaintenanceCreated, id, map[string]string{"incident_id": id, "update_id": updateID})
+		return s.announceTx(ctx, tx, ch, EventMaintenanceScheduled, "", n.Body, !n.Silent)
 	})
 	if err != nil {
 		return Incident{}, err
@@ -88,11 +101,17 @@ func (s *Store) CreateMaintenance(ctx context.Context, n NewMaintenance) (Incide
 }
 
 // AddUpdate posts an update on an incident or maintenance, moving it to the
-// update's status (see CanMove) and applying component statuses, in one
-// transaction. When an update names no components: resolving an incident
-// returns its components to operational, starting a maintenance puts its
-// components under maintenance, and completing one returns those still under
-// maintenance to operational.
+// update's status (see CanMove), in one transaction with the component
+// inputs it implies, its audit entry and its event:
+//   - components named in the update get the declared status as their
+//     incident (or maintenance) input;
+//   - resolving an incident, or completing a maintenance, removes all of its
+//     inputs, so each component falls back to what its other inputs say;
+//   - reopening an incident without naming components declares again what
+//     it last declared;
+//   - a maintenance moving to in_progress puts its components under
+//     maintenance unless the update names other statuses.
+//
 // Returns ErrNotFound for an unknown incident and ErrConflict for a status
 // change its state machine does not allow.
 func (s *Store) AddUpdate(ctx context.Context, incidentID string, n NewUpdate) (Incident, error) {
@@ -100,60 +119,7 @@ func (s *Store) AddUpdate(ctx context.Context, incidentID string, n NewUpdate) (
 		return Incident{}, err
 	}
 	err := s.write(ctx, "add incident update", func(tx *sql.Tx) error {
-		var kind Kind
-		var status IncidentStatus
-		var name string
-		err := tx.QueryRowContext(ctx, "SELECT kind, status, name FROM incidents WHERE id = ?", incidentID).Scan(&kind, &status, &name)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("incident %q: %w", incidentID, ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if !CanMove(kind, status, n.Status) {
-			return fmt.Errorf("%s %s cannot go from %s to %s: %w", kind, incidentID, status, n.Status, ErrConflict)
-		}
-		now := s.Now()
-		set := []string{"status = ?", "updated_at = ?"}
-		args := []any{n.Status, ms(now)}
-		switch n.Status {
-		case Monitoring:
-			set = append(set, "monitoring_at = COALESCE(monitoring_at, ?)")
-			args = append(args, ms(now))
-		case Resolved, Completed:
-			set = append(set, "resolved_at = COALESCE(resolved_at, ?)")
-			args = append(args, ms(now))
-		case Investigating, Identified, InProgress, Verifying:
-			set = append(set, "resolved_at = NULL")
-		}
-		args = append(args, incidentID)
-		if _, err := tx.ExecContext(ctx, "UPDATE incidents SET "+strings.Join(set, ", ")+" WHERE id = ?", args...); err != nil {
-			return err
-		}
-		updateID, err := s.insertUpdate(ctx, tx, incidentID, n.Status, n.Body, now)
-		if err != nil {
-			return err
-		}
-		comps := n.Components
-		var only func(ComponentStatus) bool
-		if len(comps) == 0 {
-			comps, only, err = s.defaultComponents(ctx, tx, incidentID, kind, status, n.Status)
-			if err != nil {
-				return err
-			}
-		}
-		if err := s.applyComponents(ctx, tx, incidentID, name, updateID, comps, n.Actor, only); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, n.Actor, string(kind)+".update", incidentID, fmt.Sprintf("%s → %s", status, n.Status)); err != nil {
-			return err
-		}
-		ev := EventIncidentUpdated
-		if kind == KindMaintenance {
-			ev = EventMaintenanceUpdated
-		}
-		return s.event(ctx, tx, ev, incidentID, map[string]string{"incident_id": incidentID, "update_id": updateID,
-			"old_status": string(status), "new_status": string(n.Status)})
+		return s.addUpdateTx(ctx, tx, incidentID, n)
 	})
 	if err != nil {
 		return Incident{}, err
@@ -161,40 +127,314 @@ func (s *Store) AddUpdate(ctx context.Context, incidentID string, n NewUpdate) (
 	return s.Incident(ctx, incidentID)
 }
 
-// defaultComponents picks the component changes an update implies when it
-// names none. only, when set, limits the change to components whose current
-// status it accepts.
-func (s *Store) defaultComponents(ctx context.Context, tx *sql.Tx, incidentID string, kind Kind, from, to IncidentStatus) (map[string]ComponentStatus, func(ComponentStatus) bool, error) {
-	var target ComponentStatus
-	var only func(ComponentStatus) bool
-	switch {
-	case kind == KindIncident && to == Resolved && from != Resolved && from != Postmortem:
-		target = Operational
-		only = func(c ComponentStatus) bool { return c != UnderMaintenance }
-	case kind == KindMaintenance && to == InProgress && from == Scheduled:
-		target = UnderMaintenance
-		only = func(c ComponentStatus) bool { return c == Operational }
-	case kind == KindMaintenance && to == Completed:
-		target = Operational
-		only = func(c ComponentStatus) bool { return c == UnderMaintenance }
-	default:
-		return nil, nil, nil
+func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, n NewUpdate) error {
+	inc, err := readIncidentRow(ctx, tx, incidentID)
+	if err != nil {
+		return err
 	}
+	from := inc.status
+	if !CanMove(inc.kind, from, n.Status) {
+		return fmt.Errorf("%s %s cannot go from %s to %s: %w", inc.kind, incidentID, from, n.Status, ErrConflict)
+	}
+	now := s.Now()
+	set := []string{"status = ?", "updated_at = ?"}
+	args := []any{n.Status, ms(now)}
+	switch n.Status {
+	case Monitoring:
+		set = append(set, "monitoring_at = COALESCE(monitoring_at, ?)")
+		args = append(args, ms(now))
+	case Resolved, Completed:
+		set = append(set, "resolved_at = COALESCE(resolved_at, ?)")
+		args = append(args, ms(now))
+	case Investigating, Identified, InProgress, Verifying:
+		set = append(set, "resolved_at = NULL")
+	}
+	args = append(args, incidentID)
+	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET "+strings.Join(set, ", ")+" WHERE id = ?", args...); err != nil {
+		return err
+	}
+	if inc, err = readIncidentRow(ctx, tx, incidentID); err != nil {
+		return err
+	}
+	ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
+	if ch.updateID, err = s.insertUpdate(ctx, tx, incidentID, n.Status, n.Body, now); err != nil {
+		return err
+	}
+	wasOpen := (Incident{Kind: inc.kind, Status: from}).Open()
+	isOpen := (Incident{Kind: inc.kind, Status: n.Status}).Open()
+	var kind EventKind
+	switch {
+	case !isOpen:
+		// Resolved, postmortem or completed: the incident no longer speaks
+		// for its components. (Components named anyway are recorded.)
+		if err := s.withdrawTx(ctx, tx, ch); err != nil {
+			return err
+		}
+		kind = EventIncidentUpdated
+		if wasOpen {
+			kind = EventIncidentResolved
+		}
+		if inc.kind == KindMaintenance {
+			kind = EventMaintenanceCompleted
+		}
+	case inc.kind == KindIncident:
+		comps := n.Components
+		if len(comps) == 0 && !wasOpen {
+			if comps, err = lastDeclared(ctx, tx, incidentID); err != nil {
+				return err
+			}
+		}
+		if err := s.declareTx(ctx, tx, ch, comps); err != nil {
+			return err
+		}
+		kind = EventIncidentUpdated
+	default: // an open maintenance
+		comps := n.Components
+		if n.Status == Scheduled {
+			if len(comps) > 0 {
+				return Invalid("components", "a scheduled maintenance affects no status until it starts")
+			}
+		} else if len(comps) == 0 && from == Scheduled {
+			if comps, err = linkedComponents(ctx, tx, incidentID, UnderMaintenance); err != nil {
+				return err
+			}
+		}
+		if err := s.declareTx(ctx, tx, ch, comps); err != nil {
+			return err
+		}
+		kind = EventMaintenanceUpdated
+		if from == Scheduled && n.Status == InProgress {
+			kind = EventMaintenanceStarted
+		}
+	}
+	if err := s.audit(ctx, tx, n.Actor, string(inc.kind)+".update", incidentID, fmt.Sprintf("%s → %s", from, n.Status)); err != nil {
+		return err
+	}
+	return s.announceTx(ctx, tx, ch, kind, from, n.Body, !n.Silent)
+}
+
+// incidentRow is an incident's own columns, read inside a transaction.
+type incidentRow struct {
+	id, name                     string
+	kind                         Kind
+	status                       IncidentStatus
+	impact                       Impact
+	created, started, sFor, sTil time.Time
+	auto                         bool
+}
+
+func readIncidentRow(ctx context.Context, tx *sql.Tx, id string) (incidentRow, error) {
+	var r incidentRow
+	var created, started int64
+	var sf, su sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT id, kind, name, status, impact, created_at, started_at, scheduled_for, scheduled_until, auto_transition
+		FROM incidents WHERE id = ?`, id).Scan(&r.id, &r.kind, &r.name, &r.status, &r.impact, &created, &started, &sf, &su, &r.auto)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("incident %q: %w", id, ErrNotFound)
+	}
+	r.created, r.started, r.sFor, r.sTil = fromMS(created), fromMS(started), fromNullMS(sf), fromNullMS(su)
+	return r, err
+}
+
+// incidentChange collects what one incident update did to its components,
+// for the update's record and its event.
+type incidentChange struct {
+	inc      incidentRow
+	updateID string
+	actor    string
+	old      map[string]ComponentStatus // effective status before, by component
+}
+
+func (r incidentRow) source() InputSource {
+	if r.kind == KindMaintenance {
+		return SourceMaintenance
+	}
+	return SourceIncident
+}
+
+// reason is the "last changed because…" text of the incident's inputs.
+func (ch *incidentChange) reason() string {
+	if ch.inc.kind == KindMaintenance {
+		return fmt.Sprintf("maintenance %q started", ch.inc.name)
+	}
+	return fmt.Sprintf("incident %q, posted by %s", ch.inc.name, ch.actor)
+}
+
+// declareTx makes each named component's input from this incident the given
+// status ("" only links the component), records it on the update, and links
+// the component to the incident.
+func (s *Store) declareTx(ctx context.Context, tx *sql.Tx, ch *incidentChange, comps map[string]ComponentStatus) error {
+	ids := make([]string, 0, len(comps))
+	for id := range comps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		c, err := s.lockComponent(ctx, tx, id)
+		var inv *InvalidError
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return Invalid("components", "unknown component %q", id)
+		case errors.As(err, &inv):
+			return Invalid("components", "%q is a group; name its components instead", id)
+		case err != nil:
+			return err
+		}
+		want := comps[id]
+		after := c.status
+		if want != "" {
+			in := Input{ComponentID: id, Source: ch.inc.source(), Key: ch.inc.id, Status: want, Reason: ch.reason(), Actor: ch.actor}
+			sc, err := s.putInputTx(ctx, tx, in)
+			if err != nil {
+				return err
+			}
+			if sc != nil {
+				after = sc.NewStatus
+			}
+		}
+		if _, ok := ch.old[id]; !ok {
+			ch.old[id] = c.status
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_update_components(update_id, component_id, old_status, new_status, declared)
+			VALUES (?, ?, ?, ?, ?)`, ch.updateID, id, c.status, after, want); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO incident_components(incident_id, component_id) VALUES (?, ?)", ch.inc.id, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withdrawTx removes every input of the incident; each component falls back
+// to its remaining inputs. Components whose status changed are recorded on
+// the update.
+func (s *Store) withdrawTx(ctx context.Context, tx *sql.Tx, ch *incidentChange) error {
+	rows, err := tx.QueryContext(ctx, "SELECT component_id FROM component_inputs WHERE source = ? AND key = ? ORDER BY component_id",
+		ch.inc.source(), ch.inc.id)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	what := "resolved"
+	if ch.inc.kind == KindMaintenance {
+		what = "completed"
+	}
+	for _, id := range ids {
+		c, err := s.lockComponent(ctx, tx, id)
+		if errors.Is(err, ErrNotFound) {
+			// Archived since: drop the input without resolving.
+			_, err = tx.ExecContext(ctx, "DELETE FROM component_inputs WHERE component_id = ? AND source = ? AND key = ?", id, ch.inc.source(), ch.inc.id)
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		sc, err := s.clearInputTx(ctx, tx, id, ch.inc.source(), ch.inc.id, ch.actor, fmt.Sprintf("%s %q %s", ch.inc.kind, ch.inc.name, what))
+		if err != nil {
+			return err
+		}
+		ch.old[id] = c.status
+		after := c.status
+		if sc != nil {
+			after = sc.NewStatus
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_update_components(update_id, component_id, old_status, new_status, declared)
+			VALUES (?, ?, ?, ?, '')`, ch.updateID, id, c.status, after); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lastDeclared returns, for each component of the incident, the last status
+// an update declared for it.
+func lastDeclared(ctx context.Context, tx *sql.Tx, incidentID string) (map[string]ComponentStatus, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT uc.component_id, uc.declared FROM incident_update_components uc
+		JOIN incident_updates u ON u.id = uc.update_id
+		WHERE u.incident_id = ? AND uc.declared != '' ORDER BY u.display_at, u.rowid`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]ComponentStatus{}
+	for rows.Next() {
+		var id string
+		var st ComponentStatus
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, err
+		}
+		m[id] = st // later updates overwrite earlier ones
+	}
+	return m, rows.Err()
+}
+
+// linkedComponents maps each live component of the incident to st.
+func linkedComponents(ctx context.Context, tx *sql.Tx, incidentID string, st ComponentStatus) (map[string]ComponentStatus, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT ic.component_id FROM incident_components ic JOIN components c ON c.id = ic.component_id
 		WHERE ic.incident_id = ? AND c.archived_at IS NULL AND c.is_group = 0`, incidentID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
 	m := map[string]ComponentStatus{}
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		m[id] = target
+		m[id] = st
 	}
-	return m, only, rows.Err()
+	return m, rows.Err()
+}
+
+// announceTx writes the event of an incident change, with every component
+// the incident affects and its status before and after.
+func (s *Store) announceTx(ctx context.Context, tx *sql.Tx, ch *incidentChange, kind EventKind, from IncidentStatus, body string, notify bool) error {
+	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.name, c.status FROM incident_components ic JOIN components c ON c.id = ic.component_id
+		JOIN journeys j ON j.id = c.journey_id WHERE ic.incident_id = ? ORDER BY j.position, c.position`, ch.inc.id)
+	if err != nil {
+		return err
+	}
+	var comps []AffectedComponent
+	for rows.Next() {
+		var a AffectedComponent
+		if err := rows.Scan(&a.ComponentID, &a.Name, &a.NewStatus); err != nil {
+			rows.Close()
+			return err
+		}
+		a.OldStatus = a.NewStatus
+		if o, ok := ch.old[a.ComponentID]; ok {
+			a.OldStatus = o
+		}
+		comps = append(comps, a)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	var status IncidentStatus
+	if err := tx.QueryRowContext(ctx, "SELECT status FROM incidents WHERE id = ?", ch.inc.id).Scan(&status); err != nil {
+		return err
+	}
+	inc := ch.inc
+	return s.event(ctx, tx, kind, inc.id, &IncidentChanged{IncidentID: inc.id, Kind: inc.kind, Name: inc.name, Impact: inc.impact,
+		Status: status, OldStatus: from, CreatedAt: inc.created, StartedAt: inc.started, ScheduledFor: inc.sFor,
+		ScheduledUntil: inc.sTil, UpdateID: ch.updateID, Body: body, At: s.Now().UTC(), Components: comps,
+		Notify: notify, Actor: ch.actor})
 }
 
 func (s *Store) insertUpdate(ctx context.Context, tx *sql.Tx, incidentID string, status IncidentStatus, body string, now time.Time) (string, error) {
@@ -202,52 +442,6 @@ func (s *Store) insertUpdate(ctx context.Context, tx *sql.Tx, incidentID string,
 	_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(id, incident_id, status, body, created_at, updated_at, display_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, incidentID, status, body, ms(now), ms(now), ms(now))
 	return id, err
-}
-
-// applyComponents sets each named component's status ("" keeps it), records
-// the change on the update and links the component to the incident. only, when
-// set, skips components whose current status it rejects.
-func (s *Store) applyComponents(ctx context.Context, tx *sql.Tx, incidentID, name, updateID string, comps map[string]ComponentStatus, actor string, only func(ComponentStatus) bool) error {
-	ids := make([]string, 0, len(comps))
-	for id := range comps {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		var cur ComponentStatus
-		var isGroup bool
-		err := tx.QueryRowContext(ctx, "SELECT status, is_group FROM components WHERE id = ? AND archived_at IS NULL", id).Scan(&cur, &isGroup)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Invalid("components", "unknown component %q", id)
-		}
-		if err != nil {
-			return err
-		}
-		if isGroup {
-			return Invalid("components", "%q is a group; name its components instead", id)
-		}
-		if only != nil && !only(cur) {
-			continue
-		}
-		want := comps[id]
-		if want == "" {
-			want = cur
-		}
-		if want != cur {
-			if _, _, err := s.setStatusTx(ctx, tx, SetStatus{ComponentID: id, Status: want, Source: "incident", Actor: actor,
-				Reason: fmt.Sprintf("%s: %s", incidentID, name)}); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO incident_update_components(update_id, component_id, old_status, new_status) VALUES (?, ?, ?, ?)",
-			updateID, id, cur, want); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO incident_components(incident_id, component_id) VALUES (?, ?)", incidentID, id); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Incident returns one incident or maintenance with its updates. Returns
@@ -271,7 +465,7 @@ func (s *Store) Incident(ctx context.Context, id string) (Incident, error) {
 // components each update changed and the components each incident touched.
 func loadIncidents(ctx context.Context, q querier, where string, args ...any) ([]Incident, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, kind, name, status, impact, created_at, updated_at, started_at, monitoring_at,
-		resolved_at, scheduled_for, scheduled_until FROM incidents WHERE `+where+` ORDER BY created_at DESC, id`, args...)
+		resolved_at, scheduled_for, scheduled_until, auto_transition FROM incidents WHERE `+where+` ORDER BY created_at DESC, id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +476,7 @@ func loadIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		var created, updated, started int64
 		var monitoring, resolved, sf, su sql.NullInt64
 		if err := rows.Scan(&in.ID, &in.Kind, &in.Name, &in.Status, &in.Impact, &created, &updated, &started,
-			&monitoring, &resolved, &sf, &su); err != nil {
+			&monitoring, &resolved, &sf, &su, &in.AutoTransition); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -321,7 +515,7 @@ func loadIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	}
 
 	affected := map[string][]AffectedComponent{}
-	rows, err = q.QueryContext(ctx, `SELECT uc.update_id, uc.component_id, c.name, uc.old_status, uc.new_status
+	rows, err = q.QueryContext(ctx, `SELECT uc.update_id, uc.component_id, c.name, uc.old_status, uc.new_status, uc.declared
 		FROM incident_update_components uc JOIN incident_updates u ON u.id = uc.update_id
 		JOIN components c ON c.id = uc.component_id JOIN journeys j ON j.id = c.journey_id
 		WHERE u.incident_id IN (`+sub+`) ORDER BY j.position, c.position`, args...)
@@ -331,7 +525,7 @@ func loadIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	for rows.Next() {
 		var uid string
 		var a AffectedComponent
-		if err := rows.Scan(&uid, &a.ComponentID, &a.Name, &a.OldStatus, &a.NewStatus); err != nil {
+		if err := rows.Scan(&uid, &a.ComponentID, &a.Name, &a.OldStatus, &a.NewStatus, &a.Declared); err != nil {
 			rows.Close()
 			return nil, err
 		}

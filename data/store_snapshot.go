@@ -103,7 +103,8 @@ func (s *Store) readCatalog(ctx context.Context, tx *sql.Tx, snap *Snapshot) err
 		return err
 	}
 	rows, err = tx.QueryContext(ctx, `SELECT c.id, c.journey_id, COALESCE(c.group_id, ''), c.is_group, c.name, c.description, c.position,
-		c.showcase, c.only_show_if_degraded, c.status, c.created_at, c.updated_at
+		c.showcase, c.only_show_if_degraded, c.status, c.status_source, c.status_reason, COALESCE(c.status_changed_at, c.created_at),
+		c.created_at, c.updated_at
 		FROM components c JOIN journeys j ON j.id = c.journey_id
 		WHERE c.archived_at IS NULL AND j.archived_at IS NULL ORDER BY j.position, c.position, c.id`)
 	if err != nil {
@@ -112,12 +113,12 @@ func (s *Store) readCatalog(ctx context.Context, tx *sql.Tx, snap *Snapshot) err
 	defer rows.Close()
 	for rows.Next() {
 		var c Component
-		var cr, up int64
+		var cr, up, sc int64
 		if err := rows.Scan(&c.ID, &c.JourneyID, &c.GroupID, &c.IsGroup, &c.Name, &c.Description, &c.Position,
-			&c.Showcase, &c.OnlyShowIfDegraded, &c.Status, &cr, &up); err != nil {
+			&c.Showcase, &c.OnlyShowIfDegraded, &c.Status, &c.StatusSource, &c.StatusReason, &sc, &cr, &up); err != nil {
 			return err
 		}
-		c.CreatedAt, c.UpdatedAt = fromMS(cr), fromMS(up)
+		c.CreatedAt, c.UpdatedAt, c.StatusChangedAt = fromMS(cr), fromMS(up), fromMS(sc)
 		snap.Components = append(snap.Components, c)
 	}
 	if err := rows.Err(); err != nil {
@@ -129,11 +130,15 @@ func (s *Store) readCatalog(ctx context.Context, tx *sql.Tx, snap *Snapshot) err
 		if c.IsGroup {
 			idx[c.ID] = i
 			snap.Components[i].Status = Operational
+			snap.Components[i].StatusSource, snap.Components[i].StatusReason = "", ""
 		}
 	}
 	for _, c := range snap.Components {
 		if i, ok := idx[c.GroupID]; ok && !c.IsGroup {
 			g := &snap.Components[i]
+			if c.Status.Severity() > g.Status.Severity() {
+				g.StatusSource, g.StatusReason, g.StatusChangedAt = c.StatusSource, c.Name+": "+c.StatusReason, c.StatusChangedAt
+			}
 			g.Status = g.Status.Worse(c.Status)
 			if c.UpdatedAt.After(g.UpdatedAt) {
 				g.UpdatedAt = c.UpdatedAt

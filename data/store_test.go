@@ -127,7 +127,7 @@ func TestSyncArchivesNeverDeletes(t *testing.T) {
 	if _, err := s.SyncCatalog(ctx, catalog(), "config"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Source: "admin", Actor: "ana"}); err != nil {
+	if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Actor: "ana"}); err != nil {
 		t.Fatal(err)
 	}
 	smaller := catalog()
@@ -153,7 +153,7 @@ func TestSyncArchivesNeverDeletes(t *testing.T) {
 		t.Fatalf("History(payments) = %v, %v; want 2 records kept", hist, err)
 	}
 	// Setting the status of an archived component is refused.
-	_, err = s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.Operational, Source: "admin", Actor: "ana"})
+	_, err = s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.Operational, Actor: "ana"})
 	if !errors.Is(err, data.ErrNotFound) {
 		t.Errorf("SetComponentStatus(archived) error = %v; want ErrNotFound", err)
 	}
@@ -206,7 +206,7 @@ func TestSetComponentStatus(t *testing.T) {
 	}
 	changes, stop := s.Subscribe()
 	defer stop()
-	changed, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "auth-api", Status: data.PartialOutage, Source: "admin", Actor: "ana", Reason: "errors up"})
+	changed, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "auth-api", Status: data.PartialOutage, Actor: "ana", Reason: "errors up"})
 	if err != nil || !changed {
 		t.Fatalf("SetComponentStatus = %v, %v; want true, nil", changed, err)
 	}
@@ -215,21 +215,21 @@ func TestSetComponentStatus(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no change signal after a committed change")
 	}
-	changed, err = s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "auth-api", Status: data.PartialOutage, Source: "admin", Actor: "ana"})
+	changed, err = s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "auth-api", Status: data.PartialOutage, Actor: "ana"})
 	if err != nil || changed {
 		t.Errorf("same status again = %v, %v; want false, nil", changed, err)
 	}
 	hist, _ := s.History(ctx, "auth-api", 10)
 	if len(hist) != 2 || hist[0].OldStatus != data.Operational || hist[0].NewStatus != data.PartialOutage ||
-		hist[0].Actor != "ana" || hist[0].Source != "admin" || hist[0].Reason != "errors up" {
+		hist[0].Actor != "ana" || hist[0].Source != "override" || hist[0].Reason != "errors up" {
 		t.Errorf("history = %+v", hist)
 	}
 	ev, _ := s.Events(ctx, 0, 100)
-	if last := ev[len(ev)-1]; last.Kind != data.EventComponentStatus || last.Subject != "auth-api" {
+	if last := ev[len(ev)-1]; last.Kind != data.EventComponentStatusChanged || last.Subject != "auth-api" {
 		t.Errorf("last event = %+v; want component.status for auth-api", last)
 	}
 	audit, _ := s.Audit(ctx, 1)
-	if len(audit) != 1 || audit[0].Action != "component.status" {
+	if len(audit) != 1 || audit[0].Action != "component.input" {
 		t.Errorf("audit = %+v", audit)
 	}
 	tests := []struct {
@@ -237,10 +237,10 @@ func TestSetComponentStatus(t *testing.T) {
 		req  data.SetStatus
 		want error // nil means an *InvalidError
 	}{
-		{"group", data.SetStatus{ComponentID: "idp", Status: data.MajorOutage, Source: "admin", Actor: "ana"}, nil},
-		{"unknown component", data.SetStatus{ComponentID: "nope", Status: data.MajorOutage, Source: "admin", Actor: "ana"}, data.ErrNotFound},
-		{"bad status", data.SetStatus{ComponentID: "auth-api", Status: "down", Source: "admin", Actor: "ana"}, nil},
-		{"no actor", data.SetStatus{ComponentID: "auth-api", Status: data.MajorOutage, Source: "admin"}, nil},
+		{"group", data.SetStatus{ComponentID: "idp", Status: data.MajorOutage, Actor: "ana"}, nil},
+		{"unknown component", data.SetStatus{ComponentID: "nope", Status: data.MajorOutage, Actor: "ana"}, data.ErrNotFound},
+		{"bad status", data.SetStatus{ComponentID: "auth-api", Status: "down", Actor: "ana"}, nil},
+		{"no actor", data.SetStatus{ComponentID: "auth-api", Status: data.MajorOutage}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,7 +433,7 @@ func TestConcurrentReadersDuringWrites(t *testing.T) {
 	statuses := []data.ComponentStatus{data.MajorOutage, data.Operational, data.DegradedPerformance, data.PartialOutage}
 	for i := 0; i < 200; i++ {
 		id := []string{"sso-google", "sso-github"}[i%2]
-		if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: id, Status: statuses[i%len(statuses)], Source: "probe", Actor: "test"}); err != nil {
+		if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: id, Status: statuses[i%len(statuses)], Actor: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -501,7 +501,7 @@ func TestWatchSeesOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := b.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Source: "cli", Actor: "t"}); err != nil {
+	if _, err := b.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -25,7 +25,7 @@ func TestSnapshotUptime(t *testing.T) {
 	}
 	set := func(at time.Time, st data.ComponentStatus) {
 		clock = at
-		if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "auth-api", Status: st, Source: "admin", Actor: "t"}); err != nil {
+		if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "auth-api", Status: st, Actor: "t"}); err != nil {
 			t.Fatal(err)
 		}
 	}

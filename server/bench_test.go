@@ -66,7 +66,7 @@ func BenchmarkRebuildFixture(b *testing.B) {
 		n++
 		st := st
 		status := []data.ComponentStatus{data.MajorOutage, data.Operational}[n%2]
-		if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "rest", Status: status, Source: "admin", Actor: "b"}); err != nil {
+		if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "rest", Status: status, Actor: "b"}); err != nil {
 			b.Fatal(err)
 		}
 		if err := srv.Rebuild(context.Background()); err != nil {
@@ -96,7 +96,7 @@ func largeStore(b *testing.B, journeys, per int) *data.Store {
 		clock = clock.Add(time.Hour)
 		id := fmt.Sprintf("j%03d-c%03d", i/per, i%per)
 		for _, s := range []data.ComponentStatus{data.PartialOutage, data.Operational} {
-			if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: id, Status: s, Source: "admin", Actor: "b"}); err != nil {
+			if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: id, Status: s, Actor: "b"}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -43,7 +43,7 @@ func TestBuildLoop(t *testing.T) {
 		// A burst of ten changes is one rebuild.
 		for i := 0; i < 10; i++ {
 			s := []data.ComponentStatus{data.MajorOutage, data.Operational}[i%2]
-			if _, err := st.SetComponentStatus(ctx, data.SetStatus{ComponentID: "rest", Status: s, Source: "admin", Actor: "t"}); err != nil {
+			if _, err := st.SetComponentStatus(ctx, data.SetStatus{ComponentID: "rest", Status: s, Actor: "t"}); err != nil {
 				t.Fatal(err)
 			}
 		}

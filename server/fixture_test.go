@@ -76,7 +76,12 @@ func fixtureStore(t testing.TB) *data.Store {
 		clock = time.Date(goldenNow.Year(), goldenNow.Month(), goldenNow.Day()-daysAgo, hour, 0, 0, 0, time.UTC)
 	}
 	set := func(id string, st data.ComponentStatus) {
-		_, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: id, Status: st, Source: "admin", Actor: "fixture"})
+		var err error
+		if st == data.Operational { // the trouble is over: the override goes
+			_, err = s.ClearInput(ctx, id, data.SourceOverride, "", "fixture", "")
+		} else {
+			_, err = s.SetComponentStatus(ctx, data.SetStatus{ComponentID: id, Status: st, Actor: "fixture"})
+		}
 		must(err)
 	}
 	incident := func(name string, impact data.Impact, body string, comps map[string]data.ComponentStatus) string {

@@ -292,7 +292,7 @@ func TestRebuildOnChange(t *testing.T) {
 	}
 	base := listen(t, srv)
 	srv.Start(context.Background())
-	if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "rest", Status: data.MajorOutage, Source: "admin", Actor: "t"}); err != nil {
+	if _, err := st.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: "rest", Status: data.MajorOutage, Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)

@@ -94,7 +94,7 @@ func TestEndToEnd(t *testing.T) {
 		first = first.Components[0]
 	}
 	if _, err := m.Store.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: first.ID, Status: data.MajorOutage,
-		Source: "admin", Actor: "e2e"}); err != nil {
+		Actor: "e2e"}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -148,7 +148,7 @@ func TestRestartKeepsData(t *testing.T) {
 	}
 	m := start()
 	id := cfg.Catalog().Journeys[0].Components[0].ID
-	if _, err := m.Store.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: id, Status: data.PartialOutage, Source: "admin", Actor: "e2e"}); err != nil {
+	if _, err := m.Store.SetComponentStatus(context.Background(), data.SetStatus{ComponentID: id, Status: data.PartialOutage, Actor: "e2e"}); err != nil {
 		t.Fatal(err)
 	}
 	stop(m)
@@ -292,7 +292,7 @@ func TestSetStatusReachesRunningServer(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	hist, err := m.Store.History(context.Background(), "payments", 1)
-	if err != nil || len(hist) != 1 || hist[0].Source != "cli" || hist[0].Actor != "ops" || hist[0].Reason != "card errors" {
+	if err != nil || len(hist) != 1 || hist[0].Source != "override" || hist[0].Actor != "ops" || hist[0].Reason != "card errors" {
 		t.Errorf("history = %+v, %v", hist, err)
 	}
 	tests := []struct {
@@ -300,7 +300,9 @@ func TestSetStatusReachesRunningServer(t *testing.T) {
 		code int
 		out  string
 	}{
-		{[]string{"set-status", "--db", m.Config.Database.Path, "payments", "partial_outage"}, 0, "already partial_outage"},
+		{[]string{"set-status", "--db", m.Config.Database.Path, "payments", "partial_outage"}, 0, "payments stays partial_outage (override"},
+		{[]string{"set-status", "--db", m.Config.Database.Path, "--clear", "payments"}, 0, "payments is now operational (no reported problem)"},
+		{[]string{"set-status", "--db", m.Config.Database.Path, "--clear", "payments"}, 0, "payments stays operational"},
 		{[]string{"set-status", "--db", m.Config.Database.Path, "payments", "down"}, 2, "not one of"},
 		{[]string{"set-status", "--db", m.Config.Database.Path, "nosuch", "major_outage"}, 1, "no component"},
 		{[]string{"set-status", "--db", m.Config.Database.Path, "identity-providers", "major_outage"}, 2, "group"},
