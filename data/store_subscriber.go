@@ -126,12 +126,12 @@ func (s *Store) RequestSubscription(ctx context.Context, n NewSubscriber, ttl ti
 	if err := n.Validate(); err != nil {
 		return SubscribeResult{}, err
 	}
-	address := n.Email
+	address := strings.ToLower(n.Email)
 	if n.Channel == ChannelWebhook {
 		address = n.URL
 	}
 	var res SubscribeResult
-	err := s.write(ctx, "subscribe", func(tx *sql.Tx) error {
+	err := s.writeQuiet(ctx, "subscribe", func(tx *sql.Tx) error {
 		now := s.Now()
 		token := newToken()
 		sub, err := scanSubscriber(tx.QueryRowContext(ctx, "SELECT "+subscriberColumns+" FROM subscribers WHERE channel = ? AND address = ?", n.Channel, address))
@@ -229,7 +229,7 @@ func (s *Store) ConfirmSubscriber(ctx context.Context, token string) (Subscriber
 		return Subscriber{}, errBadLink
 	}
 	var sub Subscriber
-	err := s.write(ctx, "confirm subscriber", func(tx *sql.Tx) error {
+	err := s.writeQuiet(ctx, "confirm subscriber", func(tx *sql.Tx) error {
 		now := s.Now()
 		var id, expires int64
 		var channel Channel
@@ -304,7 +304,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, token string, components
 		return Subscriber{}, err
 	}
 	var sub Subscriber
-	err = s.write(ctx, "update subscription", func(tx *sql.Tx) error {
+	err = s.writeQuiet(ctx, "update subscription", func(tx *sql.Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, "SELECT id FROM subscribers WHERE manage_token = ? AND staff = 0", token).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -335,7 +335,7 @@ func (s *Store) Unsubscribe(ctx context.Context, token string) error {
 	if !ValidToken(token) {
 		return errBadLink
 	}
-	return s.write(ctx, "unsubscribe", func(tx *sql.Tx) error {
+	return s.writeQuiet(ctx, "unsubscribe", func(tx *sql.Tx) error {
 		var id int64
 		var channel Channel
 		err := tx.QueryRowContext(ctx, "SELECT id, channel FROM subscribers WHERE manage_token = ? AND staff = 0", token).Scan(&id, &channel)
@@ -361,7 +361,7 @@ func (s *Store) deleteSubscriber(ctx context.Context, tx *sql.Tx, id int64) erro
 // DeleteSubscriber removes a subscriber by id (an operator's action).
 // Returns ErrNotFound if there is none.
 func (s *Store) DeleteSubscriber(ctx context.Context, id int64, actor string) error {
-	return s.write(ctx, "delete subscriber", func(tx *sql.Tx) error {
+	return s.writeQuiet(ctx, "delete subscriber", func(tx *sql.Tx) error {
 		r, err := tx.ExecContext(ctx, "DELETE FROM subscribers WHERE id = ?", id)
 		if err != nil {
 			return err
@@ -383,7 +383,7 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, token string, overlap t
 		return Subscriber{}, errBadLink
 	}
 	var sub Subscriber
-	err := s.write(ctx, "rotate webhook secret", func(tx *sql.Tx) error {
+	err := s.writeQuiet(ctx, "rotate webhook secret", func(tx *sql.Tx) error {
 		now := s.Now()
 		var id int64
 		var channel Channel
@@ -425,7 +425,7 @@ func (s *Store) SyncStaff(ctx context.Context, emails []string) error {
 		}
 		norm = append(norm, n)
 	}
-	return s.write(ctx, "sync staff addresses", func(tx *sql.Tx) error {
+	return s.writeQuiet(ctx, "sync staff addresses", func(tx *sql.Tx) error {
 		now := ms(s.Now())
 		keep := map[string]bool{}
 		for _, e := range norm {
@@ -528,14 +528,14 @@ func (s *Store) AddConfirmedSubscriber(ctx context.Context, n NewSubscriber, act
 	if err := n.Validate(); err != nil {
 		return Subscriber{}, err
 	}
-	address := n.Email
+	address := strings.ToLower(n.Email)
 	secret := ""
 	if n.Channel == ChannelWebhook {
 		address = n.URL
 		secret = NewWebhookSecret()
 	}
 	var sub Subscriber
-	err := s.write(ctx, "add subscriber", func(tx *sql.Tx) error {
+	err := s.writeQuiet(ctx, "add subscriber", func(tx *sql.Tx) error {
 		now := ms(s.Now())
 		r, err := tx.ExecContext(ctx, `INSERT INTO subscribers(channel, address, email, format, manage_token, secret, created_at, updated_at, confirmed_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(channel, address) DO NOTHING`,

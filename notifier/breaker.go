@@ -33,6 +33,8 @@ type breakers struct {
 	onChange func(key string, from, to gobreaker.State)
 }
 
+type gobreakerState = gobreaker.State
+
 // maxBreakers bounds the map; closed breakers without recent failures are
 // dropped when it is reached.
 const maxBreakers = 20000

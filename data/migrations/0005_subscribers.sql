@@ -92,9 +92,3 @@ CREATE INDEX deliveries_due ON deliveries(channel, next_attempt_at)
 CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
 CREATE INDEX deliveries_dead ON deliveries(created_at) WHERE state = 'dead';
 
--- The notifier's position in the event log, until the shared consumer
--- cursor lands.
-CREATE TABLE notifier_cursor (
-	name     TEXT PRIMARY KEY,
-	event_id INTEGER NOT NULL
-) STRICT;
