@@ -98,7 +98,9 @@ func TestWebhookSenderOutcomes(t *testing.T) {
 		w.WriteHeader(429)
 	})
 	mux.HandleFunc("/404", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(404) })
-	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/target", http.StatusTemporaryRedirect) })
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/target", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("/target", func(w http.ResponseWriter, r *http.Request) { redirected.Add(1) })
 	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
 		// A body far larger than the sender reads; the sender must not
