@@ -51,7 +51,7 @@ func quickRetries(o *notifier.Options) {
 	o.WebhookRetry = notifier.RetryPolicy{Schedule: []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond}}
 }
 
-func newHarness(t *testing.T, tweak func(*notifier.Options)) *harness {
+func newHarness(t *testing.T, tweak func(*harness, *notifier.Options)) *harness {
 	t.Helper()
 	h := &harness{store: datatest.MustOpen(t), smtp: notifiertest.StartSMTP(t, notifiertest.SMTPOptions{}), reg: prometheus.NewRegistry()}
 	if _, err := h.store.SyncCatalog(ctx, catalog(), "config"); err != nil {
@@ -69,7 +69,7 @@ func newHarness(t *testing.T, tweak func(*notifier.Options)) *harness {
 		Breaker: notifier.BreakerSettings{Failures: 5, OpenFor: 200 * time.Millisecond}}
 	quickRetries(&o)
 	if tweak != nil {
-		tweak(&o)
+		tweak(h, &o)
 	}
 	h.eng, err = notifier.New(h.store, o)
 	if err != nil {
