@@ -71,6 +71,7 @@ type Options struct {
 	Registerer   prometheus.Registerer // where metrics go; nil for none
 	Gatherer     prometheus.Gatherer   // what /metrics serves; nil for no /metrics
 	Now          func() time.Time
+	Subscribe    *SubscribeOptions // the public subscribe flow; nil turns it off
 }
 
 func (o *Options) defaults() {
@@ -120,6 +121,7 @@ type Server struct {
 	cache   cacheHeaders
 	hsts    bool
 	metrics *metrics
+	subs    *subscribeState // the subscribe flow (maybe off) and per-component feeds
 
 	snap     atomic.Pointer[snapshot]
 	lastGood atomic.Int64 // Unix nanoseconds of the last successful store read
@@ -154,6 +156,7 @@ func New(store Store, o Options) (*Server, error) {
 		s.assets = append(s.assets, doc{path: a.Path, kind: kindAsset, contentType: a.ContentType, body: a.Body})
 	}
 	s.metrics = newMetrics(o.Registerer, s)
+	s.subs = newSubscribeState(o.Subscribe)
 	s.app = s.routes()
 	if err := s.Rebuild(context.Background()); err != nil {
 		return nil, err
@@ -331,6 +334,11 @@ func (s *Server) render(m *model) (*snapshot, error) {
 		return nil, err
 	}
 	docs = append(docs, feed...)
+	sub, err := s.subscribeDocs(m)
+	if err != nil {
+		return nil, err
+	}
+	docs = append(docs, sub...)
 	docs = append(docs, s.assets...)
 
 	prev := s.snap.Load()
