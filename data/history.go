@@ -27,6 +27,11 @@ type SetStatus struct {
 	Reason      string
 }
 
+// PartialOutageWeight is the share of a partial outage counted as downtime,
+// the convention status pages commonly use: a major outage counts in full,
+// degraded performance and maintenance not at all.
+const PartialOutageWeight = 0.3
+
 // DayUptime is one day of a component's uptime bar.
 type DayUptime struct {
 	Date    time.Time       // midnight in the page's time zone
@@ -36,4 +41,11 @@ type DayUptime struct {
 	Known   time.Duration   // how much of the day has recorded status
 	// Seconds spent in each non-operational status that day.
 	Degraded, Partial, Major, Maintenance time.Duration
+}
+
+// Downtime is how much of the day counts as down, in nanoseconds: major
+// outages in full, partial outages at PartialOutageWeight. Uptime is
+// 1 - Downtime/Known; sums of Downtime over days give uptime over a period.
+func (d DayUptime) Downtime() float64 {
+	return float64(d.Major) + PartialOutageWeight*float64(d.Partial)
 }

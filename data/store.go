@@ -2,7 +2,6 @@ package data
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
 	"encoding/json"
@@ -95,7 +94,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.NumCPU())
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	return &Store{path: path, writer: w, reader: r, Now: time.Now, NewID: newID, subs: map[chan struct{}]struct{}{}}, nil
+	return &Store{path: path, writer: w, reader: r, Now: time.Now, NewID: NewID, subs: map[chan struct{}]struct{}{}}, nil
 }
 
 // escapePath keeps '?' and '#' in a file name from being read as the start of
@@ -376,18 +375,6 @@ func fromNullMS(v sql.NullInt64) time.Time {
 		return time.Time{}
 	}
 	return fromMS(v.Int64)
-}
-
-// newID returns a 12-character lower-case base-36 identifier, the shape of
-// Statuspage's ids.
-func newID() string {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b[:])
 }
 
 // Watch tells subscribers about commits made by other processes — the

@@ -255,9 +255,9 @@ func (r incidentRow) source() InputSource {
 // reason is the "last changed because…" text of the incident's inputs.
 func (ch *incidentChange) reason() string {
 	if ch.inc.kind == KindMaintenance {
-		return fmt.Sprintf("maintenance %q started", ch.inc.name)
+		return `maintenance "` + ch.inc.name + `" started`
 	}
-	return fmt.Sprintf("incident %q, posted by %s", ch.inc.name, ch.actor)
+	return `incident "` + ch.inc.name + `", posted by ` + ch.actor
 }
 
 // declareTx makes each named component's input from this incident the given
@@ -344,7 +344,7 @@ func (s *Store) withdrawTx(ctx context.Context, tx *sql.Tx, ch *incidentChange) 
 		if err != nil {
 			return err
 		}
-		sc, err := s.clearInputTx(ctx, tx, id, ch.inc.source(), ch.inc.id, ch.actor, fmt.Sprintf("%s %q %s", ch.inc.kind, ch.inc.name, what))
+		sc, err := s.clearInputTx(ctx, tx, id, ch.inc.source(), ch.inc.id, ch.actor, fmt.Sprintf(`%s "%s" %s`, ch.inc.kind, ch.inc.name, what))
 		if err != nil {
 			return err
 		}

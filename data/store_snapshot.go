@@ -28,11 +28,6 @@ type SnapshotOptions struct {
 	Limit    int            // never more than this many of either; 1000 if 0
 }
 
-// PartialOutageWeight is the share of a partial outage counted as downtime,
-// the convention status pages commonly use: a major outage counts in full,
-// degraded performance and maintenance not at all.
-const PartialOutageWeight = 0.3
-
 // Snapshot reads the state the public page is rendered from.
 func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, error) {
 	if s.closed.Load() {
@@ -250,8 +245,7 @@ func dailyUptime(changes []span, start time.Time, days int, loc *time.Location, 
 	for i := range out {
 		if out[i].Known > 0 {
 			out[i].HasData = true
-			down := float64(out[i].Major) + PartialOutageWeight*float64(out[i].Partial)
-			out[i].Uptime = 1 - down/float64(out[i].Known)
+			out[i].Uptime = 1 - out[i].Downtime()/float64(out[i].Known)
 		}
 	}
 	return out

@@ -111,7 +111,22 @@ type journeyDoc struct {
 	Status      string   `json:"status"`
 	UpdatedAt   spTime   `json:"updated_at"`
 	Components  []string `json:"components"`
-	SLOs        []any    `json:"slos"`
+	// ComponentStatuses says, per component, its status and what decided
+	// it ("last changed because…").
+	ComponentStatuses []componentStatusDoc `json:"component_statuses"`
+	SLOs              []any                `json:"slos"`
+}
+
+// componentStatusDoc is one component's status in journeys.json, with the
+// input that decided it: source is override, incident, maintenance,
+// automatic, or null when no input remains (operational by default).
+type componentStatusDoc struct {
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Status    string  `json:"status"`
+	Source    *string `json:"source"`
+	Reason    *string `json:"reason"`
+	ChangedAt spTime  `json:"changed_at"`
 }
 
 // apiDocs renders every /api/v2 document from m.
@@ -182,9 +197,12 @@ func apiDocs(m *model) ([]doc, error) {
 	for i, j := range m.snap.Journeys {
 		jd := journeyDoc{ID: j.ID, Name: j.Name, Description: nullable(j.Description), Position: i + 1,
 			Status: string(m.journeyStatus[j.ID]), UpdatedAt: spTime(m.journeyUpdated[j.ID]), Components: []string{}, SLOs: []any{}}
+		jd.ComponentStatuses = []componentStatusDoc{}
 		for _, c := range m.snap.Components {
 			if c.JourneyID == j.ID {
 				jd.Components = append(jd.Components, c.ID)
+				jd.ComponentStatuses = append(jd.ComponentStatuses, componentStatusDoc{ID: c.ID, Name: c.Name, Status: string(c.Status),
+					Source: nullable(string(c.StatusSource)), Reason: nullable(c.StatusReason), ChangedAt: spTime(c.StatusChangedAt)})
 			}
 		}
 		journeys = append(journeys, jd)

@@ -55,11 +55,8 @@ func (m *metrics) middleware(c *fiber.Ctx) error {
 	route := c.Route().Path
 	code := c.Response().StatusCode()
 	if err != nil {
-		if fe, ok := err.(*fiber.Error); ok {
-			code = fe.Code
-		} else {
-			code = fiber.StatusInternalServerError
-		}
+		e, _ := ErrorFor(err)
+		code = e.Code
 	}
 	if route == "/" && c.Path() != "/" {
 		route = "other" // fiber reports "/" for the catch-all

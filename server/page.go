@@ -8,7 +8,6 @@ import (
 	"html"
 	"html/template"
 	"io/fs"
-	"regexp"
 	"strings"
 
 	"github.com/statusd/statusd/assets"
@@ -89,14 +88,15 @@ type asset struct {
 	ContentType string
 }
 
-var accentRe = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 // loadAssets reads the stylesheet and the script from assets.FS. A non-empty
-// accent (#rrggbb, else an error) is appended to the stylesheet as the
-// --accent custom property, which colours links and the header in light mode.
+// accent (one CheckAccentColor accepts, else an error) is appended to the
+// stylesheet as the --accent custom property, which colours links and the
+// header in light mode.
 func loadAssets(accent string) (css, js asset, err error) {
-	if accent != "" && !accentRe.MatchString(accent) {
-		return css, js, fmt.Errorf("load assets: accent %q is not a #rrggbb colour", accent)
+	if accent != "" {
+		if accent, err = CheckAccentColor(accent); err != nil {
+			return css, js, fmt.Errorf("load assets: %w", err)
+		}
 	}
 	if css, err = readAsset("css/style.css", "/assets/style.", ".css", "text/css; charset=utf-8"); err != nil {
 		return css, js, err

@@ -536,11 +536,11 @@ func TestPageAssets(t *testing.T) {
 		t.Errorf("app.js is %d bytes; want at most 2 KiB", len(js.Body))
 	}
 
-	accented, _, err := loadAssets("#A0b1C2")
+	accented, _, err := loadAssets("#0B57d0")
 	if err != nil {
-		t.Fatalf("loadAssets(#A0b1C2) error: %v", err)
+		t.Fatalf("loadAssets(#0B57d0) error: %v", err)
 	}
-	if !bytes.HasSuffix(accented.Body, []byte(":root{--accent:#A0b1C2}\n")) {
+	if !bytes.HasSuffix(accented.Body, []byte(":root{--accent:#0b57d0}\n")) {
 		t.Errorf("accented CSS ends %q; want the --accent rule", accented.Body[len(accented.Body)-40:])
 	}
 	if accented.Path == css.Path {

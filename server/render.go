@@ -126,6 +126,9 @@ func (s *Server) indexPage(m *model) *pageView {
 				continue
 			}
 			cv := componentView{ID: c.ID, Name: c.Name, Description: c.Description, Status: statusOf(c.Status), IsGroup: c.IsGroup}
+			if c.Status != data.Operational {
+				cv.Why, cv.WhySince = because(c), s.timeView(c.StatusChangedAt)
+			}
 			if !c.IsGroup && c.Showcase {
 				cv.Uptime = s.uptimeView(m.snap.Uptime[c.ID])
 			}
@@ -171,7 +174,7 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 			continue
 		}
 		known += float64(d.Known)
-		down += float64(d.Major) + data.PartialOutageWeight*float64(d.Partial)
+		down += d.Downtime()
 		text := date + ": " + percent(d.Uptime) + " uptime"
 		var notes []string
 		for _, x := range []struct {
@@ -289,3 +292,15 @@ func (s *Server) htmlDocs(m *model) ([]doc, error) {
 // notFoundPath keys the prebuilt 404 page; no request path can reach it
 // because request paths start with "/".
 const notFoundPath = "404"
+
+// because is the "last changed because…" text of a component's status: the
+// deciding input's source and reason.
+func because(c data.Component) string {
+	switch {
+	case c.StatusReason == "":
+		return c.StatusSource.Label()
+	case c.StatusSource == data.SourceIncident, c.StatusSource == data.SourceMaintenance:
+		return c.StatusReason // names the incident or window itself
+	}
+	return c.StatusSource.Label() + ": " + c.StatusReason
+}

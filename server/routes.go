@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -24,7 +22,7 @@ func (s *Server) routes() *fiber.App {
 		IdleTimeout:           s.opts.IdleTimeout,
 		BodyLimit:             s.opts.BodyLimit,
 		ReadBufferSize:        8192,
-		ErrorHandler:          s.handleError,
+		ErrorHandler:          ErrorHandler(s.log, nil),
 		// The listener given to Serve decides the network.
 		Network: fiber.NetworkTCP,
 	})
@@ -55,35 +53,6 @@ func (s *Server) notFound(c *fiber.Ctx) error {
 		return fiber.ErrMethodNotAllowed
 	}
 	return s.servePublic(c)
-}
-
-type apiError struct {
-	Field   string `json:"field,omitempty"`
-	Message string `json:"error"`
-}
-
-// handleError is the one place errors become responses. Users see a status
-// and a short message; internals go to the log only.
-func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	code := http.StatusInternalServerError
-	msg := "internal error"
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		code = fe.Code
-		msg = strings.ToLower(http.StatusText(code))
-		if msg == "" {
-			msg = "error"
-		}
-	} else {
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-	}
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
-	if strings.HasPrefix(c.Path(), "/api/") || strings.Contains(c.Get(fiber.HeaderAccept), "json") {
-		return c.Status(code).JSON(apiError{Message: msg})
-	}
-	c.Set(fiber.HeaderContentSecurityPolicy, contentSecurityPolicy)
-	return c.Status(code).SendString(http.StatusText(code) + "\n")
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {

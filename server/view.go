@@ -82,8 +82,12 @@ type componentView struct {
 	Description string
 	Status      componentStatusView
 	IsGroup     bool
-	Children    []componentView // a group's components
-	Uptime      *uptimeView     // nil when the uptime bar is not shown
+	// Why says what decided a status other than operational ("last changed
+	// because…"), with when; empty while operational.
+	Why      string
+	WhySince timeView
+	Children []componentView // a group's components
+	Uptime   *uptimeView     // nil when the uptime bar is not shown
 }
 
 // uptimeView is a component's uptime bar.

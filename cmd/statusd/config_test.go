@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -99,7 +98,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	want := &Config{
 		Page: PageConfig{
-			ID:       derivePageID("Acme"),
+			ID:       data.DeriveID("Acme"),
 			Name:     "Acme",
 			URL:      "https://status.acme.example",
 			TimeZone: "UTC",
@@ -393,24 +392,6 @@ func TestFormatDuration(t *testing.T) {
 	for _, tt := range tests {
 		if got := formatDuration(tt.in); got != tt.want {
 			t.Errorf("formatDuration(%v) = %q; want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestContrastWithWhite(t *testing.T) {
-	tests := []struct {
-		hex  string
-		want float64
-	}{
-		{"#ffffff", 1},
-		{"#000000", 21},
-		{"#767676", 4.54}, // the lightest grey that passes AA
-		{"#777777", 4.47},
-		{"#0b57d0", 6.39},
-	}
-	for _, tt := range tests {
-		if got := contrastWithWhite(tt.hex); math.Abs(got-tt.want) > 0.01 {
-			t.Errorf("contrastWithWhite(%q) = %.3f; want %.2f", tt.hex, got, tt.want)
 		}
 	}
 }

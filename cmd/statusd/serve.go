@@ -33,6 +33,9 @@ type Main struct {
 
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
+
+	stopMaint context.CancelFunc
+	maintDone chan struct{}
 }
 
 // Run opens and migrates the store, syncs the configured journeys and
@@ -104,6 +107,15 @@ func (m *Main) Run(ctx context.Context) (err error) {
 			log.Error("watch database for outside changes", "err", err)
 		}
 	}()
+	// Automatic maintenance windows start and complete at their times,
+	// including those that began while statusd was down.
+	var mctx context.Context
+	mctx, m.stopMaint = context.WithCancel(context.WithoutCancel(ctx))
+	m.maintDone = make(chan struct{})
+	go func() {
+		defer close(m.maintDone)
+		m.Store.RunMaintenance(mctx, 30*time.Second, func(err error) { log.Error("advance maintenance", "err", err) })
+	}()
 	m.serveDone = make(chan error, 1)
 	go func() { m.serveDone <- m.Server.Serve(m.ln) }()
 	log.Info("serving", "addr", m.ln.Addr().String(), "db", cfg.Database.Path, "version", version)
@@ -133,6 +145,14 @@ func (m *Main) Close(ctx context.Context) error {
 			case <-ctx.Done():
 				errs = append(errs, fmt.Errorf("wait for listener: %w", ctx.Err()))
 			}
+		}
+	}
+	if m.stopMaint != nil {
+		m.stopMaint()
+		select {
+		case <-m.maintDone:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("wait for maintenance scheduler: %w", ctx.Err()))
 		}
 	}
 	if m.stopWatch != nil {
