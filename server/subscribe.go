@@ -207,11 +207,10 @@ func splitIDs(vals []string) []string {
 	return out
 }
 
-// wantsJSON reports whether the client asked for JSON back: a JSON body or
-// an Accept header preferring it.
-func wantsJSON(c *fiber.Ctx) bool {
-	return strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), "application/json") ||
-		strings.Contains(c.Get(fiber.HeaderAccept), "application/json")
+// answerJSON reports whether the subscribe flow answers c with JSON: it
+// sent JSON, or accepts it.
+func answerJSON(c *fiber.Ctx) bool {
+	return strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), "application/json") || wantsJSON(c)
 }
 
 // privateHeaders mark a response of the subscribe flow: never cached or
@@ -249,12 +248,12 @@ func (s *Server) postSubscribe(c *fiber.Ctx) error {
 		if !errors.As(err, &inv) {
 			return err
 		}
-		if wantsJSON(c) {
+		if answerJSON(c) {
 			return c.Status(http.StatusBadRequest).JSON(apiError{Field: inv.Field, Message: inv.Reason})
 		}
 		return s.renderSubscribeForm(c, http.StatusBadRequest, req, inv)
 	}
-	if wantsJSON(c) {
+	if answerJSON(c) {
 		return c.Status(http.StatusAccepted).JSON(map[string]string{"status": "pending", "message": pendingMessage})
 	}
 	return s.renderMessage(c, http.StatusOK, "Check your inbox", &subscribeView{
@@ -358,7 +357,7 @@ func (s *Server) badLink(c *fiber.Ctx, err error) error {
 	if !errors.As(err, &inv) {
 		return err
 	}
-	if wantsJSON(c) {
+	if answerJSON(c) {
 		return c.Status(http.StatusBadRequest).JSON(apiError{Field: inv.Field, Message: inv.Reason})
 	}
 	return s.renderMessage(c, http.StatusBadRequest, "This link does not work", &subscribeView{
@@ -396,7 +395,7 @@ func (s *Server) postConfirm(c *fiber.Ctx) error {
 	if err != nil {
 		return s.badLink(c, err)
 	}
-	if wantsJSON(c) {
+	if answerJSON(c) {
 		out := map[string]string{"status": "confirmed"}
 		if sub.Secret != "" {
 			out["secret"] = sub.Secret
@@ -482,7 +481,7 @@ func (s *Server) postRotate(c *fiber.Ctx) error {
 	if err != nil {
 		return s.badLink(c, err)
 	}
-	if wantsJSON(c) {
+	if answerJSON(c) {
 		return c.JSON(map[string]string{"status": "rotated", "secret": sub.Secret})
 	}
 	return s.renderMessage(c, http.StatusOK, "New signing secret", &subscribeView{Heading: "New signing secret", Secret: sub.Secret,
@@ -519,7 +518,7 @@ func (s *Server) postUnsubscribe(c *fiber.Ctx) error {
 	if err := s.subs.o.Store.Unsubscribe(ctx, s.token(c)); err != nil {
 		return s.badLink(c, err)
 	}
-	if wantsJSON(c) || c.FormValue("List-Unsubscribe") == "One-Click" {
+	if answerJSON(c) || c.FormValue("List-Unsubscribe") == "One-Click" {
 		if c.FormValue("List-Unsubscribe") == "One-Click" {
 			return c.SendString("unsubscribed\n")
 		}
@@ -806,7 +805,7 @@ func (s *Server) limitIP(c *fiber.Ctx) error {
 	if !s.subs.perIP.allow(c.IP()) {
 		privateHeaders(c)
 		c.Set(fiber.HeaderRetryAfter, "3600")
-		if wantsJSON(c) {
+		if answerJSON(c) {
 			return c.Status(http.StatusTooManyRequests).JSON(apiError{Message: "too many requests; try again later"})
 		}
 		return s.renderMessage(c, http.StatusTooManyRequests, "Too many requests", &subscribeView{Failed: true,

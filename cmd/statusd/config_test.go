@@ -120,6 +120,15 @@ func TestParseConfigDefaults(t *testing.T) {
 			ID: "sign-in", Name: "Sign in",
 			Components: []ComponentConfig{{ID: "auth-api", Name: "Authentication API", Showcase: true}},
 		}},
+		Notifier: NotifierConfig{
+			Webhooks:         WebhookConfig{Timeout: 10 * time.Second, Workers: 64, PerHost: 16},
+			EmailWorkers:     8,
+			ComponentChanges: ComponentChangesConfig{Email: "none", Webhook: "all"},
+			ConfirmTTL:       48 * time.Hour,
+			DisableAfter:     5 * 24 * time.Hour,
+			PerIP:            20,
+			PerAddress:       3,
+		},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("LoadConfig(minimal.yaml) =\n%+v\nwant\n%+v", cfg, want)

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/statusd/statusd/data"
+	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/server"
 )
 
@@ -26,6 +27,7 @@ type Main struct {
 
 	Store    *data.Store
 	Server   *server.Server
+	Notifier *notifier.Engine // nil when notifier.enabled is false
 	Registry *prometheus.Registry
 
 	ln        net.Listener
@@ -75,6 +77,10 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	for _, l := range cfg.Page.Branding.Links {
 		links = append(links, server.Link{Name: l.Name, URL: l.URL})
 	}
+	subscribe, err := m.newNotifier(ctx)
+	if err != nil {
+		return fmt.Errorf("start notifier: %w", err)
+	}
 	m.Server, err = server.New(m.Store, server.Options{
 		Page: server.Page{ID: cfg.Page.ID, Name: cfg.Page.Name, URL: cfg.Page.URL, TimeZoneName: cfg.Page.TimeZone,
 			Location: cfg.Page.Location, Language: cfg.Page.Language, AccentColor: cfg.Page.Branding.AccentColor,
@@ -86,6 +92,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: log, Registerer: m.Registry, Gatherer: m.Registry,
+		Subscribe: subscribe,
 	})
 	if err != nil {
 		return fmt.Errorf("start web server: %w", err)
@@ -96,6 +103,9 @@ func (m *Main) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
 	m.Server.Start(context.WithoutCancel(ctx))
+	if err := m.startNotifier(ctx); err != nil {
+		return err
+	}
 	// Commits from other processes (statusd set-status, a restore) reach
 	// the page within a second.
 	var wctx context.Context
@@ -127,7 +137,8 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 
 // Close shuts down in the reverse order of Run, each step bounded by ctx: the
 // server stops accepting and finishes in-flight requests (readyz turns 503
-// first), the snapshot builder stops, and the store closes last. A failed
+// first), the snapshot builder stops, the notifier finishes sends in flight
+// and leaves the rest queued, and the store closes last. A failed
 // step is logged and the rest still run.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
@@ -154,6 +165,11 @@ func (m *Main) Close(ctx context.Context) error {
 		case <-ctx.Done():
 			errs = append(errs, fmt.Errorf("wait for maintenance scheduler: %w", ctx.Err()))
 		}
+	}
+	// Senders finish what is in flight and leave the rest queued.
+	if err := m.stopNotifier(ctx); err != nil {
+		m.Logger.Error("stop notifier", "err", err)
+		errs = append(errs, err)
 	}
 	if m.stopWatch != nil {
 		m.stopWatch()
