@@ -80,8 +80,12 @@ const (
 type DeliveryResult struct {
 	ID      int64
 	Outcome Outcome
-	Next    time.Time // OutcomeRetry and OutcomeRelease
-	Error   string    // OutcomeRetry and OutcomeDead; kept short, no secrets
+	// Lease is the LeaseUntil of the claim the attempt was made under;
+	// when set, the result only applies if the delivery still holds that
+	// lease (another claim since means someone else owns it now).
+	Lease time.Time
+	Next  time.Time // OutcomeRetry and OutcomeRelease
+	Error string    // OutcomeRetry and OutcomeDead; kept short, no secrets
 	// Disable, with OutcomeDead, disables the subscriber's webhook endpoint
 	// and queues a notice to its owner (410 Gone, or failing for days).
 	Disable bool

@@ -300,24 +300,32 @@ func (s *Store) finishTx(ctx context.Context, tx *sql.Tx, r DeliveryResult, now 
 	if next.IsZero() {
 		next = now
 	}
-	var res sql.Result
-	var err error
+	// Only the holder of the current lease may report.
+	cond := " WHERE id = ? AND state = 'leased'"
+	args := []any{r.ID}
+	if !r.Lease.IsZero() {
+		cond += " AND lease_until = ?"
+		args = append(args, ms(r.Lease))
+	}
+	var set string
+	var sargs []any
 	switch r.Outcome {
 	case OutcomeSent:
-		res, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'sent', attempts = attempts + 1, sent_at = ?, lease_until = NULL,
-			last_error = '' WHERE id = ? AND state = 'leased'`, ms(now), r.ID)
+		set = "state = 'sent', attempts = attempts + 1, sent_at = ?, lease_until = NULL, last_error = ''"
+		sargs = []any{ms(now)}
 	case OutcomeRetry:
-		res, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'retrying', attempts = attempts + 1, next_attempt_at = ?,
-			lease_until = NULL, last_error = ? WHERE id = ? AND state = 'leased'`, ms(next), shortError(r.Error), r.ID)
+		set = "state = 'retrying', attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL, last_error = ?"
+		sargs = []any{ms(next), shortError(r.Error)}
 	case OutcomeDead:
-		res, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = 'dead', attempts = attempts + 1, lease_until = NULL,
-			last_error = ? WHERE id = ? AND state = 'leased'`, shortError(r.Error), r.ID)
+		set = "state = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = ?"
+		sargs = []any{shortError(r.Error)}
 	case OutcomeRelease:
-		res, err = tx.ExecContext(ctx, `UPDATE deliveries SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
-			next_attempt_at = ?, lease_until = NULL WHERE id = ? AND state = 'leased'`, ms(next), r.ID)
+		set = "state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END, next_attempt_at = ?, lease_until = NULL"
+		sargs = []any{ms(next)}
 	default:
 		return Invalid("outcome", "unknown outcome %d", r.Outcome)
 	}
+	res, err := tx.ExecContext(ctx, "UPDATE deliveries SET "+set+cond, append(sargs, args...)...)
 	if err != nil {
 		return err
 	}
@@ -368,6 +376,25 @@ func (s *Store) disableWebhookTx(ctx context.Context, tx *sql.Tx, subID int64, r
 		return err
 	}
 	return s.audit(ctx, tx, "notifier", "subscriber.disable", fmt.Sprint(subID), shortError(reason))
+}
+
+// ReleaseLeases puts every leased delivery back in the queue, due now,
+// without counting an attempt. A notifier calls it when it starts: statusd
+// runs one notifier per database, so leases still held belong to a process
+// that died, and need not wait for their expiry. Results reported later
+// under those leases are ignored (see DeliveryResult.Lease).
+func (s *Store) ReleaseLeases(ctx context.Context) (int, error) {
+	var n int64
+	err := s.writeQuiet(ctx, "release leases", func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END,
+			next_attempt_at = ?, lease_until = NULL WHERE state = 'leased'`, ms(s.Now()))
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	})
+	return int(n), err
 }
 
 // DeliveryStats reports the queue of each channel.

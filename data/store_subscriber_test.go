@@ -456,6 +456,20 @@ func TestDeliveryLifecycle(t *testing.T) {
 	if err != nil || len(again) != 1 || again[0].ID != d.ID || again[0].Attempts != 0 {
 		t.Fatalf("after the lease ran out: %v, %v", again, err)
 	}
+	// The first worker reports late, under its old lease: ignored.
+	if err := s.FinishDeliveries(ctx, []data.DeliveryResult{{ID: d.ID, Lease: d.LeaseUntil, Outcome: data.OutcomeSent}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.Deliveries(ctx, data.DeliveryFilter{SubscriberID: d.SubscriberID}); got[0].State != data.DeliveryLeased {
+		t.Fatalf("a stale lease's result applied: %+v", got[0])
+	}
+	// ReleaseLeases (a notifier starting) puts it back at once.
+	if n, err := s.ReleaseLeases(ctx); err != nil || n != 1 {
+		t.Fatalf("ReleaseLeases = %d, %v", n, err)
+	}
+	if again, err = s.ClaimDeliveries(ctx, data.ChannelEmail, 10, time.Minute); err != nil || len(again) != 1 {
+		t.Fatalf("after ReleaseLeases: %v, %v", again, err)
+	}
 	// Release: back, no attempt counted.
 	if err := s.FinishDeliveries(ctx, []data.DeliveryResult{{ID: d.ID, Outcome: data.OutcomeRelease}}); err != nil {
 		t.Fatal(err)

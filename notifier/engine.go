@@ -27,6 +27,7 @@ type Store interface {
 	FinishDeliveries(ctx context.Context, results []data.DeliveryResult) error
 	DeliveryStats(ctx context.Context) ([]data.DeliveryStats, error)
 	PruneDeliveries(ctx context.Context, sentBefore, deadBefore time.Time, limit int) (int, error)
+	ReleaseLeases(ctx context.Context) (int, error)
 }
 
 var _ Store = (*data.Store)(nil)
@@ -200,7 +201,8 @@ func New(store Store, o Options) (*Engine, error) {
 }
 
 // Start registers the notifier's cursor (events from now on are announced;
-// history is not) and starts the loops. It returns at once; Stop stops them.
+// history is not), takes back deliveries a previous process had claimed
+// (there is one notifier per database) and starts the loops. It returns at once; Stop stops them.
 func (e *Engine) Start(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -209,6 +211,12 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	if _, err := e.store.Register(ctx, consumerName); err != nil {
 		return fmt.Errorf("notifier: register event cursor: %w", err)
+	}
+	// One notifier per database: leases still held are a dead process's.
+	if n, err := e.store.ReleaseLeases(ctx); err != nil {
+		return fmt.Errorf("notifier: release leases of a previous run: %w", err)
+	} else if n > 0 {
+		e.log.Info("took back deliveries in flight when the last run stopped", "count", n)
 	}
 	e.started = true
 	ctx = context.WithoutCancel(ctx)

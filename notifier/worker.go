@@ -124,7 +124,7 @@ func (p *pool) work(ctx context.Context) {
 	for d := range p.jobs {
 		if p.e.stopping.Load() {
 			// Claimed but not started: back to the queue, no attempt spent.
-			p.results <- data.DeliveryResult{ID: d.ID, Outcome: data.OutcomeRelease}
+			p.results <- data.DeliveryResult{ID: d.ID, Lease: d.LeaseUntil, Outcome: data.OutcomeRelease}
 			p.e.metrics.deliveries.WithLabelValues(string(p.ch), "released").Inc()
 			continue
 		}
@@ -182,7 +182,7 @@ func (p *pool) record() {
 func (e *Engine) deliver(ctx context.Context, d data.Delivery) data.DeliveryResult {
 	ch := string(d.Channel)
 	res := func(r data.DeliveryResult, label string) data.DeliveryResult {
-		r.ID = d.ID
+		r.ID, r.Lease = d.ID, d.LeaseUntil
 		e.metrics.deliveries.WithLabelValues(ch, label).Inc()
 		return r
 	}

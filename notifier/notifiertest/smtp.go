@@ -67,6 +67,7 @@ type SMTPServer struct {
 	user     string
 	password string
 	authed   int
+	delay    time.Duration
 }
 
 // SMTPOptions configure StartSMTP.
@@ -132,6 +133,14 @@ func (s *SMTPServer) SetFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fault = f
+}
+
+// SetDelay makes the server take d to accept each message, as a busy relay
+// does.
+func (s *SMTPServer) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // Messages returns a copy of what was accepted so far.
@@ -242,6 +251,12 @@ func (ss *session) Data(r io.Reader) error {
 	m, err := parse(raw)
 	if err != nil {
 		return &smtp.SMTPError{Code: 554, Message: "unparseable message: " + err.Error()}
+	}
+	ss.s.mu.Lock()
+	d := ss.s.delay
+	ss.s.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
 	}
 	m.From, m.To, m.Arrived = ss.from, ss.to, time.Now()
 	ss.s.mu.Lock()

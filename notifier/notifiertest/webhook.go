@@ -60,6 +60,7 @@ func VerifyStandardWebhook(secret string, h http.Header, body []byte, now time.T
 
 // Request is one webhook a Receiver got.
 type Request struct {
+	Path     string
 	Header   http.Header
 	Body     []byte
 	Verified bool // the signature checked out against the receiver's secret
@@ -113,7 +114,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 10<<20))
 	r.mu.Lock()
 	n := len(r.reqs) + 1
-	rec := Request{Header: req.Header.Clone(), Body: body, Arrived: time.Now()}
+	rec := Request{Path: req.URL.Path, Header: req.Header.Clone(), Body: body, Arrived: time.Now()}
 	for _, s := range r.secrets {
 		if VerifyStandardWebhook(s, req.Header, body, time.Now(), 5*time.Minute) == nil {
 			rec.Verified = true
