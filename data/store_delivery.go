@@ -285,9 +285,10 @@ func (s *Store) FinishDeliveries(ctx context.Context, results []DeliveryResult) 
 		return nil
 	}
 	return s.writeQuiet(ctx, "finish deliveries", func(tx *sql.Tx) error {
-		now := s.Now()
+		f := finisher{s: s, tx: tx, now: s.Now(), stmts: map[string]*sql.Stmt{}}
+		defer f.close()
 		for _, r := range results {
-			if err := s.finishTx(ctx, tx, r, now); err != nil {
+			if err := f.finish(ctx, r); err != nil {
 				return fmt.Errorf("delivery %d: %w", r.ID, err)
 			}
 		}
@@ -295,52 +296,81 @@ func (s *Store) FinishDeliveries(ctx context.Context, results []DeliveryResult) 
 	})
 }
 
-func (s *Store) finishTx(ctx context.Context, tx *sql.Tx, r DeliveryResult, now time.Time) error {
+// finisher records outcomes in one transaction, preparing each statement
+// once: a batch holds hundreds of them.
+type finisher struct {
+	s     *Store
+	tx    *sql.Tx
+	now   time.Time
+	stmts map[string]*sql.Stmt
+}
+
+func (f *finisher) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := f.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := f.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	f.stmts[q] = st
+	return st, nil
+}
+
+func (f *finisher) close() {
+	for _, st := range f.stmts {
+		_ = st.Close() // closing a statement of a finished transaction reports nothing useful
+	}
+}
+
+func (f *finisher) finish(ctx context.Context, r DeliveryResult) error {
 	next := r.Next
 	if next.IsZero() {
-		next = now
-	}
-	// Only the holder of the current lease may report.
-	cond := " WHERE id = ? AND state = 'leased'"
-	args := []any{r.ID}
-	if !r.Lease.IsZero() {
-		cond += " AND lease_until = ?"
-		args = append(args, ms(r.Lease))
+		next = f.now
 	}
 	var set string
-	var sargs []any
+	var args []any
 	switch r.Outcome {
 	case OutcomeSent:
 		set = "state = 'sent', attempts = attempts + 1, sent_at = ?, lease_until = NULL, last_error = ''"
-		sargs = []any{ms(now)}
+		args = []any{ms(f.now)}
 	case OutcomeRetry:
 		set = "state = 'retrying', attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL, last_error = ?"
-		sargs = []any{ms(next), shortError(r.Error)}
+		args = []any{ms(next), shortError(r.Error)}
 	case OutcomeDead:
 		set = "state = 'dead', attempts = attempts + 1, lease_until = NULL, last_error = ?"
-		sargs = []any{shortError(r.Error)}
+		args = []any{shortError(r.Error)}
 	case OutcomeRelease:
 		set = "state = CASE WHEN attempts = 0 THEN 'pending' ELSE 'retrying' END, next_attempt_at = ?, lease_until = NULL"
-		sargs = []any{ms(next)}
+		args = []any{ms(next)}
 	default:
 		return Invalid("outcome", "unknown outcome %d", r.Outcome)
 	}
-	res, err := tx.ExecContext(ctx, "UPDATE deliveries SET "+set+cond, append(sargs, args...)...)
+	// Only the holder of the current lease may report.
+	q := "UPDATE deliveries SET " + set + " WHERE id = ? AND state = 'leased'"
+	args = append(args, r.ID)
+	if !r.Lease.IsZero() {
+		q += " AND lease_until = ?"
+		args = append(args, ms(r.Lease))
+	}
+	q += " RETURNING subscriber_id, channel"
+	st, err := f.stmt(ctx, q)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil
-	}
 	var subID int64
 	var ch Channel
-	var notice string
-	if err := tx.QueryRowContext(ctx, "SELECT subscriber_id, channel, notice FROM deliveries WHERE id = ?", r.ID).Scan(&subID, &ch, &notice); err != nil {
+	err = st.QueryRowContext(ctx, args...).Scan(&subID, &ch)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil // not ours any more
+	}
+	if err != nil {
 		return err
 	}
 	if ch != ChannelWebhook {
 		return nil
 	}
+	tx, s, now := f.tx, f.s, f.now
 	switch {
 	case r.Outcome == OutcomeSent:
 		_, err = tx.ExecContext(ctx, "UPDATE subscribers SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", subID)

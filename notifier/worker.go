@@ -29,7 +29,7 @@ type pool struct {
 
 func newPool(e *Engine, ch data.Channel, workers int) *pool {
 	return &pool{e: e, ch: ch, workers: workers,
-		jobs:    make(chan data.Delivery, workers),
+		jobs:    make(chan data.Delivery, 2*workers),
 		results: make(chan data.DeliveryResult, 4*workers),
 		wakeC:   make(chan struct{}, 1),
 	}
@@ -74,35 +74,28 @@ func (p *pool) wait() {
 	<-p.recorderDone
 }
 
-// dispatch claims due deliveries whenever workers have room for them.
+// dispatch claims due deliveries in batches whenever the workers' queue
+// is at least half empty: one claim transaction per batch, not per worker.
 func (p *pool) dispatch(ctx context.Context) {
 	e := p.e
 	t := time.NewTicker(e.o.Poll)
 	defer t.Stop()
-	batch := cap(p.jobs)
+	size := cap(p.jobs)
 	for {
 		// Claim only what the workers can start soon, so leases do not run
 		// out while deliveries wait in the queue.
-		free := batch - len(p.jobs)
-		claimed := 0
-		if free > 0 {
-			ds, err := e.store.ClaimDeliveries(ctx, p.ch, free, e.o.Lease)
-			if err != nil && ctx.Err() == nil {
-				e.log.Error("claim deliveries", "channel", p.ch, "err", err)
-			}
-			claimed = len(ds)
-			for _, d := range ds {
-				p.jobs <- d // never blocks: there was room for them
-			}
+		free := size - len(p.jobs)
+		ds, err := e.store.ClaimDeliveries(ctx, p.ch, free, e.o.Lease)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("claim deliveries", "channel", p.ch, "err", err)
 		}
-		if claimed == free && free > 0 {
-			// There may be more: come back as soon as a worker frees up.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Millisecond):
-			}
-			for len(p.jobs) == batch {
+		for _, d := range ds {
+			p.jobs <- d // never blocks: there was room for them
+		}
+		if err == nil && len(ds) == free {
+			// There is probably more: claim again once half the queue
+			// has been taken up.
+			for len(p.jobs) > size/2 {
 				select {
 				case <-ctx.Done():
 					return

@@ -87,8 +87,9 @@ CREATE TABLE deliveries (
 ) STRICT;
 -- The work queue: what is due, per channel. A lease sets next_attempt_at to
 -- its expiry, so a crashed worker's deliveries come due again by themselves.
-CREATE INDEX deliveries_due ON deliveries(channel, next_attempt_at)
+-- id makes every key unique and orders the thousands of deliveries of one
+-- fan-out page, which share next_attempt_at.
+CREATE INDEX deliveries_due ON deliveries(channel, next_attempt_at, id)
 	WHERE state IN ('pending', 'retrying', 'leased');
 CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
-CREATE INDEX deliveries_dead ON deliveries(created_at) WHERE state = 'dead';
 
