@@ -449,6 +449,18 @@ func (s *Store) DeliveryStats(ctx context.Context) ([]DeliveryStats, error) {
 	return out, nil
 }
 
+// OpenFanouts counts events whose deliveries are not all created yet.
+func (s *Store) OpenFanouts(ctx context.Context) (int, error) {
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	var n int
+	if err := s.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM fanouts WHERE done_at IS NULL").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count open fan-outs: %w", err)
+	}
+	return n, nil
+}
+
 // DeliveryFilter selects deliveries to show.
 type DeliveryFilter struct {
 	EventID      int64

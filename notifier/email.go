@@ -344,7 +344,7 @@ func (e *EMLMailer) Send(_ context.Context, m *gomail.Msg) error {
 	if len(name) > 200 {
 		name = name[:200]
 	}
-	f, err := os.CreateTemp(e.dir, ".tmp-*.eml")
+	f, err := os.CreateTemp(e.dir, ".tmp-*")
 	if err != nil {
 		return &SendError{HostFault: true, Reason: "write email file", Err: err}
 	}

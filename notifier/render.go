@@ -211,6 +211,11 @@ func (r *renderer) email(n *Notice, rc Recipient, key string) (*gomail.Msg, erro
 		return nil, err
 	}
 	msg.SetMessageIDWithValue(r.messageID(key))
+	// Date is when the news was published, the same on every attempt, so
+	// updates sent in parallel still sort in order in a mail client.
+	if !n.At.IsZero() {
+		msg.SetDateWithValue(n.At)
+	}
 	if t := n.threadID(r.page, r.domain); t != "" {
 		msg.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+t+">")
 		msg.SetGenHeaderPreformatted(gomail.HeaderReferences, "<"+t+">")
