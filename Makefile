@@ -34,9 +34,10 @@ test: deps
 test-short:
 	$(GO) test -short -count=1 ./...
 
-## bench: Go benchmarks, then a wrk load test against statusd and nginx
+## bench: Go benchmarks, the notifier's fan-out (100,000 emails, 10,000 webhooks), then a wrk load test against statusd and nginx
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./server ./data
+	$(GO) test -run='^$$' -bench=Fanout -benchtime=1x -timeout 30m ./notifier
 	bash .ci/bench-load
 
 ## lint: gofmt, go vet and staticcheck

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,6 +74,7 @@ func benchStore(b *testing.B, list []data.NewSubscriber) *data.Store {
 func report(b *testing.B, st *data.Store, eng *notifier.Engine, want int, count func() int, arrivals func() (time.Time, time.Time)) {
 	b.Helper()
 	stop := heapPeak()
+	cpu0 := cpuTime()
 	t0 := time.Now()
 	if _, err := st.CreateIncident(context.Background(), data.NewIncident{Name: "Card payments failing", Body: "We are investigating.",
 		Impact: data.ImpactMajor, Actor: "bench"}); err != nil {
@@ -87,14 +89,26 @@ func report(b *testing.B, st *data.Store, eng *notifier.Engine, want int, count 
 		time.Sleep(5 * time.Millisecond)
 	}
 	first, last := arrivals()
+	cpu := cpuTime() - cpu0
 	peak := stop()
 	total := last.Sub(t0)
 	b.ReportMetric(first.Sub(t0).Seconds()*1000, "ms-to-first")
 	b.ReportMetric(total.Seconds(), "s-to-last")
 	b.ReportMetric(float64(want)/total.Seconds(), "msgs/s")
 	b.ReportMetric(peak, "peak-heap-MB")
-	b.Logf("%d messages: first after %v, last after %v, %.0f msgs/s, peak heap +%.1f MB",
-		want, first.Sub(t0).Round(time.Millisecond), total.Round(time.Millisecond), float64(want)/total.Seconds(), peak)
+	// CPU time per message, of the whole process (the local sink too): a
+	// figure that does not depend on how busy the machine is.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(want), "cpu-µs/msg")
+	b.Logf("%d messages: first after %v, last after %v, %.0f msgs/s, peak heap +%.1f MB, %.0f µs CPU per message (sink included)",
+		want, first.Sub(t0).Round(time.Millisecond), total.Round(time.Millisecond), float64(want)/total.Seconds(), peak,
+		float64(cpu.Microseconds())/float64(want))
+}
+
+// cpuTime is the CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // cannot fail for RUSAGE_SELF
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkFanoutEmail publishes one incident to N email subscribers of

@@ -3,6 +3,7 @@ package notifier
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/statusd/statusd/data"
@@ -27,6 +28,9 @@ type Notice struct {
 	Incident  *IncidentNotice
 	Component *ComponentNotice
 	Endpoint  *EndpointNotice
+
+	mu     sync.Mutex
+	bodies [2]*[2]string // email text and HTML, without and with a manage token
 }
 
 // IncidentNotice is an incident or maintenance created, updated, started,

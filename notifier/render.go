@@ -206,7 +206,16 @@ func (r *renderer) transactional(m Transactional) (*gomail.Msg, error) {
 // email builds the message for one delivery of n to rc, keyed by key.
 func (r *renderer) email(n *Notice, rc Recipient, key string) (*gomail.Msg, error) {
 	v := r.view(n, rc)
-	msg, err := r.build(v, rc.Email)
+	text, html, err := r.bodies(n, rc.ManageToken != "")
+	if err != nil {
+		return nil, err
+	}
+	if rc.ManageToken != "" {
+		// The bodies differ between subscribers only in their token.
+		text = strings.ReplaceAll(text, tokenPlaceholder, rc.ManageToken)
+		html = strings.ReplaceAll(html, tokenPlaceholder, rc.ManageToken)
+	}
+	msg, err := r.message(v.Subject, rc.Email, text, html)
 	if err != nil {
 		return nil, err
 	}
@@ -238,24 +247,67 @@ func (r *renderer) email(n *Notice, rc Recipient, key string) (*gomail.Msg, erro
 	return msg, nil
 }
 
-func (r *renderer) build(v emailView, to string) (*gomail.Msg, error) {
+// tokenPlaceholder stands for a subscriber's manage token in bodies
+// rendered once per notice; it has a token's length and alphabet, so URL
+// and HTML escaping leave it alone.
+const tokenPlaceholder = "STATUSDxTOKENxPLACEHOLDERxxxxxxxxxxxxxxxxxx"
+
+// bodies renders a notice's text and HTML parts once (per notice, and per
+// whether the recipient has a manage token), with tokenPlaceholder where
+// the token goes: a fan-out to 100,000 subscribers executes the templates
+// twice, not 200,000 times.
+func (r *renderer) bodies(n *Notice, withToken bool) (text, html string, err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := 0
+	if withToken {
+		i = 1
+	}
+	if b := n.bodies[i]; b != nil {
+		return b[0], b[1], nil
+	}
+	rc := Recipient{}
+	if withToken {
+		rc.ManageToken = tokenPlaceholder
+	}
+	text, html, err = r.execute(r.view(n, rc))
+	if err != nil {
+		return "", "", err
+	}
+	n.bodies[i] = &[2]string{text, html}
+	return text, html, nil
+}
+
+func (r *renderer) execute(v emailView) (string, string, error) {
 	var text, html bytes.Buffer
 	if err := r.text.Execute(&text, v); err != nil {
-		return nil, fmt.Errorf("render email text: %w", err)
+		return "", "", fmt.Errorf("render email text: %w", err)
 	}
 	if err := r.html.Execute(&html, v); err != nil {
-		return nil, fmt.Errorf("render email html: %w", err)
+		return "", "", fmt.Errorf("render email html: %w", err)
 	}
+	return text.String(), html.String(), nil
+}
+
+func (r *renderer) build(v emailView, to string) (*gomail.Msg, error) {
+	text, html, err := r.execute(v)
+	if err != nil {
+		return nil, err
+	}
+	return r.message(v.Subject, to, text, html)
+}
+
+func (r *renderer) message(subject, to, text, html string) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	msg.FromMailAddress(r.from)
 	if err := msg.To(to); err != nil {
 		return nil, &SendError{Permanent: true, Reason: "invalid recipient address", Err: err}
 	}
-	msg.Subject(v.Subject)
+	msg.Subject(subject)
 	msg.SetDate()
 	msg.SetGenHeader(gomail.HeaderUserAgent, "statusd")
-	msg.SetBodyString(gomail.TypeTextPlain, text.String())
-	msg.AddAlternativeString(gomail.TypeTextHTML, html.String())
+	msg.SetBodyString(gomail.TypeTextPlain, text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	return msg, nil
 }
 

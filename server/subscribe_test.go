@@ -244,8 +244,7 @@ func TestSubscribeWebhookFlow(t *testing.T) {
 		t.Fatalf("owner mail (must not show the URL's path): %+v", sent)
 	}
 	tok := tokenOf(t, sent[0].LinkURL)
-	code, body, _ = postBody(t, base+"/subscribe/confirm", "application/json", "")
-	if code != 400 {
+	if code, _, _ = postBody(t, base+"/subscribe/confirm", "application/json", ""); code != 400 {
 		t.Errorf("confirm without token: %d", code)
 	}
 	req, _ := http.NewRequest("POST", base+"/subscribe/confirm", strings.NewReader("token="+tok))
@@ -518,7 +517,7 @@ func TestA11ySubscribe(t *testing.T) {
 		}
 		resp, err := http.Get(base + r.URL.Path)
 		if err != nil {
-			http.Error(w, err.Error(), 502)
+			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()

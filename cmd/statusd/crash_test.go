@@ -102,12 +102,12 @@ notifier:
 	startBinary(t, "--config", cfg, "--db", db)
 	// Webhooks hear the incident and the component's status change
 	// (Statuspage's component webhook): two messages each.
-	msgs := smtpd.WaitFor(t, emails, 2*time.Minute)
-	reqs := recv.WaitFor(t, 2*hooks, 2*time.Minute)
+	smtpd.WaitFor(t, emails, 2*time.Minute)
+	recv.WaitFor(t, 2*hooks, 2*time.Minute)
 	// Let anything still in flight land before counting duplicates.
 	waitQuiet(t, st)
 
-	msgs = smtpd.Messages()
+	msgs := smtpd.Messages()
 	byRcpt := map[string][]string{}
 	for _, m := range msgs {
 		if len(m.To) != 1 {
@@ -133,7 +133,7 @@ notifier:
 			t.Errorf("Message-ID %q", ids[0])
 		}
 	}
-	reqs = recv.Requests()
+	reqs := recv.Requests()
 	ids := map[string]int{}
 	perHook := map[string]map[string]bool{}
 	for _, r := range reqs {
