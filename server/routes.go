@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func (s *Server) routes() *fiber.App {
-	app := fiber.New(fiber.Config{
+func (s *Server) fiberConfig() fiber.Config {
+	return fiber.Config{
 		// Handlers keep no fiber values past their return; Immutable would
 		// copy every string for nothing on the hot path.
 		Immutable:             false,
@@ -25,15 +25,20 @@ func (s *Server) routes() *fiber.App {
 		ErrorHandler:          ErrorHandler(s.log, nil),
 		// The listener given to Serve decides the network.
 		Network: fiber.NetworkTCP,
-	})
+	}
+}
+
+func (s *Server) routes() *fiber.App {
+	app := fiber.New(s.fiberConfig())
 	app.Use(s.metrics.middleware)
 	app.Use(recover.New())
 
+	// Health stays on the public app with SeparateOps too: a load balancer
+	// in front of the public listener checks /readyz there.
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	if s.opts.Gatherer != nil {
-		h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
-		app.Get("/metrics", adaptor.HTTPHandler(h))
+	if s.opts.Gatherer != nil && !s.opts.SeparateOps {
+		app.Get("/metrics", s.metricsHandler())
 	}
 	// Every public document comes from the snapshot. Fiber's Get also
 	// answers HEAD.
@@ -43,6 +48,23 @@ func (s *Server) routes() *fiber.App {
 	s.subscribeRoutes(app)
 	app.Use(s.notFound)
 	return app
+}
+
+// opsRoutes is the app of the operations listener: health and metrics only.
+func (s *Server) opsRoutes() *fiber.App {
+	app := fiber.New(s.fiberConfig())
+	app.Use(recover.New())
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+	if s.opts.Gatherer != nil {
+		app.Get("/metrics", s.metricsHandler())
+	}
+	return app
+}
+
+func (s *Server) metricsHandler() fiber.Handler {
+	h := promhttp.HandlerFor(s.opts.Gatherer, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return adaptor.HTTPHandler(h)
 }
 
 // notFound answers what no route matched: 404 from the snapshot for GET and

@@ -72,6 +72,9 @@ type Options struct {
 	Gatherer     prometheus.Gatherer   // what /metrics serves; nil for no /metrics
 	Now          func() time.Time
 	Subscribe    *SubscribeOptions // the public subscribe flow; nil turns it off
+	// SeparateOps serves /metrics only from OpsApp, which the caller puts
+	// on its own listener; the public app then answers 404 there.
+	SeparateOps bool
 }
 
 func (o *Options) defaults() {
@@ -116,6 +119,7 @@ type Server struct {
 	store   Store
 	log     *slog.Logger
 	app     *fiber.App
+	ops     *fiber.App // /metrics, /healthz, /readyz for an operations listener
 	tmpl    *template.Template
 	css, js asset
 	cache   cacheHeaders
@@ -158,6 +162,7 @@ func New(store Store, o Options) (*Server, error) {
 	s.metrics = newMetrics(o.Registerer, s)
 	s.subs = newSubscribeState(o.Subscribe)
 	s.app = s.routes()
+	s.ops = s.opsRoutes()
 	if err := s.Rebuild(context.Background()); err != nil {
 		return nil, err
 	}
@@ -166,6 +171,10 @@ func New(store Store, o Options) (*Server, error) {
 
 // App is the fiber application, for tests (app.Test) and for serving.
 func (s *Server) App() *fiber.App { return s.app }
+
+// OpsApp is the fiber application of an operations listener: /metrics (when
+// Options.Gatherer is set), /healthz and /readyz.
+func (s *Server) OpsApp() *fiber.App { return s.ops }
 
 // Start begins rebuilding the snapshot on changes, periodically and at day
 // rollover. It returns at once; Shutdown stops it.
@@ -192,12 +201,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	return s.app.Listener(ln)
 }
 
-// Shutdown marks the server not ready, stops accepting connections, waits for
-// in-flight requests (bounded by ctx) and stops the rebuild loop.
-func (s *Server) Shutdown(ctx context.Context) error {
+// Drain marks the server not ready: from now on /readyz answers 503, so load
+// balancers stop sending traffic, while every other request is still
+// served. Serve refuses new listeners.
+func (s *Server) Drain() {
 	s.lnMu.Lock()
 	s.stopping.Store(true)
 	s.lnMu.Unlock()
+}
+
+// Shutdown marks the server not ready, stops accepting connections, waits for
+// in-flight requests (bounded by ctx) and stops the rebuild loop.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
 	err := s.app.ShutdownWithContext(ctx)
 	// Shutdown only stops listeners fasthttp has begun serving; one whose
 	// Serve had not got that far would otherwise run on.
@@ -206,6 +222,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = ln.Close() // already closed in the usual case
 	}
 	s.lnMu.Unlock()
+	return errors.Join(err, s.Stop(ctx))
+}
+
+// Stop stops the rebuild loop that Start began and waits for it, bounded by
+// ctx. The snapshot stays and is still served.
+func (s *Server) Stop(ctx context.Context) error {
 	if s.cancel != nil {
 		s.cancel()
 	}
@@ -213,10 +235,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		return nil
 	case <-ctx.Done():
-		err = errors.Join(err, fmt.Errorf("wait for snapshot builder: %w", ctx.Err()))
+		return fmt.Errorf("wait for snapshot builder: %w", ctx.Err())
 	}
-	return err
 }
 
 func (s *Server) buildLoop(ctx context.Context, changes <-chan struct{}) {

@@ -20,10 +20,15 @@ type Config struct {
 	Snapshot SnapshotConfig
 	Cache    CacheConfig
 	Journeys []JourneyConfig
+	Probing  ProbingConfig
 	Probes   []ProbeConfig
 	SLOs     []SLOConfig
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
+
+	// getenv is the environment the file was checked with; probes read
+	// their secrets from it when they are built.
+	getenv func(string) string
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -104,6 +109,7 @@ func ParseConfig(name string, src []byte, getenv func(string) string) (*Config, 
 	if len(c.problems) > 0 {
 		return nil, c.err()
 	}
+	cfg.getenv = getenv
 	return cfg, nil
 }
 
@@ -144,6 +150,7 @@ type rawConfig struct {
 	Snapshot rawSnapshot  `yaml:"snapshot"`
 	Cache    rawCache     `yaml:"cache"`
 	Journeys []rawJourney `yaml:"journeys"`
+	Probing  rawProbing   `yaml:"probing"`
 	Probes   []rawProbe   `yaml:"probes"`
 	SLOs     []rawSLO     `yaml:"slos"`
 	Notifier rawNotifier  `yaml:"notifier"`
@@ -162,6 +169,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).snapshot,
 	(*checker).cache,
 	(*checker).journeys,
+	(*checker).probing,
 	(*checker).probes,
 	(*checker).slos,
 	(*checker).notifier,

@@ -1,6 +1,9 @@
 package main
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // ServerConfig is the HTTP server.
 type ServerConfig struct {
@@ -8,8 +11,16 @@ type ServerConfig struct {
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
 	IdleTimeout     time.Duration
-	BodyLimit       int // bytes
-	ShutdownTimeout time.Duration
+	BodyLimit       int           // bytes
+	ShutdownTimeout time.Duration // bound on each step of a shutdown
+	// DrainDelay is how long the listeners keep serving after a shutdown
+	// begins, with /readyz already answering 503, so that load balancers
+	// notice before connections are refused.
+	DrainDelay time.Duration
+	// OpsListen, when not empty, is a second address serving /metrics,
+	// /healthz and /readyz; the public listener then no longer serves
+	// /metrics.
+	OpsListen string
 }
 
 // DatabaseConfig is the SQLite store.
@@ -41,6 +52,8 @@ type rawServer struct {
 	IdleTimeout     *string `yaml:"idle_timeout"`
 	BodyLimit       *int    `yaml:"body_limit"`
 	ShutdownTimeout *string `yaml:"shutdown_timeout"`
+	DrainDelay      *string `yaml:"drain_delay"`
+	OpsListen       *string `yaml:"ops_listen"`
 }
 
 type rawDatabase struct {
@@ -79,6 +92,17 @@ func (c *checker) server(file *rawConfig, cfg *Config) {
 	s.IdleTimeout = c.duration("server.idle_timeout", raw.IdleTimeout, positive(60*time.Second))
 	s.ShutdownTimeout = c.duration("server.shutdown_timeout", raw.ShutdownTimeout, positive(15*time.Second))
 	s.BodyLimit = c.intRange("server.body_limit", raw.BodyLimit, 1<<20, 1<<10, 64<<20, " bytes (1 KiB to 64 MiB)")
+	s.DrainDelay = c.duration("server.drain_delay", raw.DrainDelay, durationRange{def: 5 * time.Second, max: 5 * time.Minute})
+	if raw.OpsListen != nil && *raw.OpsListen != "" {
+		switch err := checkHostPort(*raw.OpsListen, true); {
+		case err != nil:
+			c.add("server.ops_listen", "%q is not a listen address such as 127.0.0.1:9090 (%v)", *raw.OpsListen, err)
+		case *raw.OpsListen == s.Listen && !strings.HasSuffix(s.Listen, ":0"):
+			c.add("server.ops_listen", "%q is also server.listen; operations need an address of their own", *raw.OpsListen)
+		default:
+			s.OpsListen = *raw.OpsListen
+		}
+	}
 }
 
 func (c *checker) database(file *rawConfig, cfg *Config) {

@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the .want files of testdata/bad")
 
 // testEnv is the environment the fixtures are loaded with.
-var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret"}
+var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret", "PROBE_KEY": "probe-key", "PROBE_PASSWORD": "probe-password"}
 
 func envFunc(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -112,6 +112,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			IdleTimeout:     60 * time.Second,
 			BodyLimit:       1 << 20,
 			ShutdownTimeout: 15 * time.Second,
+			DrainDelay:      5 * time.Second,
 		},
 		Database: DatabaseConfig{Path: "statusd.db"},
 		Snapshot: SnapshotConfig{Debounce: 250 * time.Millisecond, Refresh: time.Minute, StaleAfter: 5 * time.Minute, HistoryDays: 90},
@@ -120,6 +121,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			ID: "sign-in", Name: "Sign in",
 			Components: []ComponentConfig{{ID: "auth-api", Name: "Authentication API", Showcase: true}},
 		}},
+		Probing: ProbingConfig{Region: "local", Concurrency: 256, MinInterval: 5 * time.Second, ResultsRetention: 7 * 24 * time.Hour, MajorOutageShare: 1},
 		Notifier: NotifierConfig{
 			Webhooks:         WebhookConfig{Timeout: 10 * time.Second, Workers: 64, PerHost: 16},
 			EmailWorkers:     8,
@@ -130,6 +132,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			PerAddress:       3,
 		},
 	}
+	cfg.getenv = nil // a func is never deeply equal to another
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("LoadConfig(minimal.yaml) =\n%+v\nwant\n%+v", cfg, want)
 	}
@@ -155,6 +158,8 @@ func TestParseConfigFull(t *testing.T) {
 		{"listen", cfg.Server.Listen, "127.0.0.1:8080"},
 		{"idle timeout", cfg.Server.IdleTimeout, 2 * time.Minute},
 		{"body limit", cfg.Server.BodyLimit, 2 << 20},
+		{"drain delay", cfg.Server.DrainDelay, time.Duration(0)},
+		{"ops listen", cfg.Server.OpsListen, "127.0.0.1:9090"},
 		{"debounce", cfg.Snapshot.Debounce, time.Duration(0)},
 		{"stale if error", cfg.Cache.StaleIfError, 7 * 24 * time.Hour},
 		{"max age", cfg.Cache.MaxAge, time.Duration(0)},
@@ -424,7 +429,7 @@ func TestRunCheckConfig(t *testing.T) {
 		},
 		{
 			name: "from STATUSD_CONFIG", env: map[string]string{"STATUSD_CONFIG": "../../config.example.yaml"},
-			wantCode: 0, wantStdout: "../../config.example.yaml: ok (4 journeys, 11 components, 4 probes)\n",
+			wantCode: 0, wantStdout: "../../config.example.yaml: ok (4 journeys, 11 components, 9 probes)\n",
 		},
 		{
 			name: "flag wins over STATUSD_CONFIG", args: []string{"--config", "testdata/good/minimal.yaml"},

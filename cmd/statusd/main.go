@@ -7,6 +7,7 @@
 //	statusd migrate [--config FILE] [--db PATH]
 //	statusd set-status [--config FILE] [--db PATH] COMPONENT STATUS
 //	statusd healthcheck [--url URL]
+//	statusd demo-upstream [--listen ADDR] | set TARGET MODE | show
 //	statusd version
 package main
 
@@ -26,6 +27,10 @@ func main() {
 	// Only main touches signals: the first SIGINT or SIGTERM cancels ctx and
 	// starts a graceful shutdown; a second one kills the process as usual.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // from now on the signals' default action applies again
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -39,10 +44,11 @@ Usage:
   statusd migrate [--config FILE] [--db PATH]                apply database migrations
   statusd set-status [--reason TEXT] COMPONENT STATUS         change a component's status
   statusd healthcheck [--url URL]                            exit 0 if a running statusd is healthy
+  statusd demo-upstream [--listen ADDR] | set TARGET MODE    a fake shop for the example's probes
   statusd version                                            print the version
 
-Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_DB, STATUSD_LOG_LEVEL,
-STATUSD_SMTP_PASSWORD, STATUSD_REDIS_PASSWORD.
+Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_OPS_LISTEN, STATUSD_DB,
+STATUSD_LOG_LEVEL, STATUSD_SMTP_PASSWORD, STATUSD_REDIS_PASSWORD.
 `
 
 // run dispatches a subcommand and returns the process exit code: 0 for
@@ -63,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runSetStatus(ctx, args[1:], stdout, stderr, getenv)
 	case "healthcheck":
 		return runHealthcheck(ctx, args[1:], stdout, stderr)
+	case "demo-upstream":
+		return runDemoUpstream(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "statusd %s\n", version)
 		return 0

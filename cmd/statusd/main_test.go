@@ -28,6 +28,7 @@ func startMain(t *testing.T, configPath string) (*Main, string) {
 	cfg.Server.Listen = "127.0.0.1:0"
 	cfg.Database.Path = filepath.Join(t.TempDir(), "statusd.db")
 	cfg.Snapshot.Debounce = 20 * time.Millisecond
+	cfg.Server.DrainDelay = 0
 	m := &Main{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)
@@ -168,11 +169,20 @@ func TestRestartKeepsData(t *testing.T) {
 // SIGTERM-equivalent cancellation: it must exit 0 after finishing.
 func TestServeGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
+	// The example's drain delay, shortened.
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(config, bytes.Replace(example, []byte("drain_delay: 5s"), []byte("drain_delay: 10ms"), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", "../../config.example.yaml", "--listen", "127.0.0.1:0",
+		done <- run(ctx, []string{"serve", "--config", config, "--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0",
 			"--db", filepath.Join(dir, "s.db"), "--log-format", "json"}, io.Discard, &stderr, func(string) string { return "" })
 	}()
 	deadline := time.Now().Add(30 * time.Second)
@@ -187,6 +197,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	if !strings.Contains(stderr.String(), `"ops_addr":"127.0.0.1:`) {
+		t.Errorf("serving logged no ops address: %s", stderr.String())
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -195,6 +208,9 @@ func TestServeGracefulShutdown(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	if !strings.Contains(stderr.String(), `"msg":"draining"`) {
+		t.Errorf("no drain logged: %s", stderr.String())
 	}
 	if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
 		t.Errorf("no clean stop logged: %s", stderr.String())
@@ -215,6 +231,7 @@ func TestRunUsage(t *testing.T) {
 		{[]string{"version"}, 0, "statusd "},
 		{[]string{"help"}, 0, "Usage"},
 		{[]string{"serve", "--listen", "nonsense"}, 2, "--listen"},
+		{[]string{"serve", "--ops-listen", "nonsense"}, 2, "--ops-listen"},
 		{[]string{"serve", "--config", "testdata/does-not-exist.yaml"}, 1, "does-not-exist.yaml"},
 		{[]string{"migrate"}, 2, "--db"},
 		{[]string{"healthcheck", "--url", "http://127.0.0.1:1/healthz", "--timeout", "1s"}, 1, "healthcheck"},

@@ -13,9 +13,18 @@ import (
 	"github.com/statusd/statusd/server"
 )
 
-// newNotifier builds the delivery engine from the configuration and returns
-// the subscribe flow's options for the web server; both nil when the
-// notifier is disabled. The engine starts with startNotifier.
+// startNotifier builds the delivery engine from the configuration, starts
+// it, and prepares the subscribe flow's options for the web server; it does
+// nothing when the notifier is disabled.
+func (m *Main) startNotifier(ctx context.Context) error {
+	so, err := m.newNotifier(ctx)
+	if err != nil || so == nil {
+		return err
+	}
+	m.subscribe = so
+	return m.Notifier.Start(ctx)
+}
+
 func (m *Main) newNotifier(ctx context.Context) (*server.SubscribeOptions, error) {
 	cfg := m.Config
 	nc := cfg.Notifier
@@ -79,14 +88,6 @@ func defaultFrom(name, pageURL string) string {
 	}
 	name = strings.NewReplacer(`"`, "", `\`, "").Replace(name)
 	return fmt.Sprintf("%q <status@%s>", name+" Status", host)
-}
-
-// startNotifier starts the engine built by newNotifier, if any.
-func (m *Main) startNotifier(ctx context.Context) error {
-	if m.Notifier == nil {
-		return nil
-	}
-	return m.Notifier.Start(ctx)
 }
 
 // stopNotifier lets sends in flight finish (bounded by ctx) and puts back
