@@ -1,6 +1,8 @@
 // Package data owns statusd's domain: journeys, components and their status,
 // incidents and scheduled maintenance with their updates, the status history
-// that uptime bars are computed from, the audit log and the event outbox.
+// that uptime bars are computed from, the audit log and the event outbox, and
+// the admin's accounts, sessions, API tokens and sign-in attempts (secrets
+// only as digests or password hashes, made by the caller).
 //
 // It validates every value that enters the domain (enums, state machines,
 // lengths) and keeps it in SQLite through Store: WAL mode, one writer

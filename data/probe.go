@@ -266,5 +266,6 @@ func ApplyMeasuredUptime(days []DayUptime, measured []MeasuredDay) {
 		}
 		days[i].HasData = true
 		days[i].Uptime = m.Uptime()
+		days[i].Measured = true
 	}
 }

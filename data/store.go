@@ -45,6 +45,8 @@ type Store struct {
 	mu     sync.Mutex
 	subs   map[chan struct{}]struct{}
 	closed atomic.Bool
+
+	uptime uptimeCache // closed days of the uptime window, between snapshots
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not
@@ -333,6 +335,8 @@ type AuditEntry struct {
 	Action  string
 	Subject string
 	Detail  string
+	Before  string // JSON of the subject before the action; "" if none or not recorded
+	After   string // JSON of the subject after the action; "" if none or not recorded
 	At      time.Time
 }
 

@@ -9,31 +9,6 @@ import (
 	"time"
 )
 
-// writeQuiet is write without telling change subscribers: delivery and
-// subscriber bookkeeping changes nothing the page shows, and must not make
-// the snapshot rebuild at every batch of a fan-out.
-func (s *Store) writeQuiet(ctx context.Context, what string, fn func(tx *sql.Tx) error) error {
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	tx, err := s.writer.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	defer func() { _ = tx.Rollback() }() // no-op after Commit
-	if err := fn(tx); err != nil {
-		var inv *InvalidError
-		if errors.As(err, &inv) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) {
-			return err
-		}
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%s: commit: %w", what, err)
-	}
-	return nil
-}
-
 // Audience is who a fan-out reaches.
 type Audience string
 

@@ -194,7 +194,12 @@ func (s *Store) putInputTx(ctx context.Context, tx *sql.Tx, in Input) (*StatusCh
 	if in.Reason != "" {
 		detail += " (" + in.Reason + ")"
 	}
-	if err := s.audit(ctx, tx, in.Actor, "component.input", in.ComponentID, detail); err != nil {
+	var before any
+	if existed {
+		before = inputAudit{Source: in.Source, Key: in.Key, Status: oldStatus, Reason: oldReason}
+	}
+	if err := s.auditChange(ctx, tx, AuditChange{Actor: in.Actor, Action: "component.input", Subject: in.ComponentID, Detail: detail,
+		Before: before, After: inputAudit{Source: in.Source, Key: in.Key, Status: in.Status, Reason: in.Reason}}); err != nil {
 		return nil, err
 	}
 	return s.resolveTx(ctx, tx, c, in.Actor)
@@ -205,18 +210,23 @@ func (s *Store) clearInputTx(ctx context.Context, tx *sql.Tx, componentID string
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, "DELETE FROM component_inputs WHERE component_id = ? AND source = ? AND key = ?", componentID, src, key)
+	var was inputAudit
+	err = tx.QueryRowContext(ctx, "SELECT source, key, status, reason FROM component_inputs WHERE component_id = ? AND source = ? AND key = ?",
+		componentID, src, key).Scan(&was.Source, &was.Key, &was.Status, &was.Reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil // nothing to clear
+	}
 	if err != nil {
 		return nil, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return nil, err // nothing to clear
+	if _, err := tx.ExecContext(ctx, "DELETE FROM component_inputs WHERE component_id = ? AND source = ? AND key = ?", componentID, src, key); err != nil {
+		return nil, err
 	}
 	detail := fmt.Sprintf("cleared %s %s input", src, key)
 	if reason != "" {
 		detail += " (" + reason + ")"
 	}
-	if err := s.audit(ctx, tx, actor, "component.input", componentID, detail); err != nil {
+	if err := s.auditChange(ctx, tx, AuditChange{Actor: actor, Action: "component.input", Subject: componentID, Detail: detail, Before: was}); err != nil {
 		return nil, err
 	}
 	return s.resolveTx(ctx, tx, c, actor)

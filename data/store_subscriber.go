@@ -419,7 +419,7 @@ func (s *Store) RotateWebhookSecret(ctx context.Context, token string, overlap t
 func (s *Store) SyncStaff(ctx context.Context, emails []string) error {
 	norm := make([]string, 0, len(emails))
 	for _, e := range emails {
-		n, err := NormalizeEmail("staff", e)
+		n, err := NormalizeAddress("staff", e)
 		if err != nil {
 			return err
 		}

@@ -25,16 +25,16 @@ func isInvalid(err error, field string) bool {
 	return errors.As(err, &inv) && (field == "" || inv.Field == field)
 }
 
-func TestNormalizeEmail(t *testing.T) {
+func TestNormalizeAddress(t *testing.T) {
 	good := map[string]string{
 		"a@example.com":                 "a@example.com",
 		"First.Last+tag@Ex.COM":         "First.Last+tag@ex.com",
 		"o'brien@xn--bcher-kva.example": "o'brien@xn--bcher-kva.example",
 	}
 	for in, want := range good {
-		got, err := data.NormalizeEmail("email", in)
+		got, err := data.NormalizeAddress("email", in)
 		if err != nil || got != want {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want %q", in, got, err, want)
+			t.Errorf("NormalizeAddress(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
 	bad := []string{"", "a", "a@", "@b.com", "a@b", "a b@c.com", "a@b.com\r\nBcc: x@y.com", "a@b.com\nX: y",
@@ -42,8 +42,8 @@ func TestNormalizeEmail(t *testing.T) {
 		strings.Repeat("a", 10000) + "@example.com", strings.Repeat("a", 65) + "@example.com", "a@-b.com",
 		"a@b..com", `"a b"@c.com`, "a@b.com\x00", "a@[127.0.0.1]", "a@b_c.com", "a@b.com "}
 	for _, in := range bad {
-		if got, err := data.NormalizeEmail("email", in); !isInvalid(err, "email") {
-			t.Errorf("NormalizeEmail(%q) = %q, %v; want an InvalidError", in, got, err)
+		if got, err := data.NormalizeAddress("email", in); !isInvalid(err, "email") {
+			t.Errorf("NormalizeAddress(%q) = %q, %v; want an InvalidError", in, got, err)
 		}
 	}
 }

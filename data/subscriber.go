@@ -93,12 +93,13 @@ const maxScopes = 500
 // maxEmailLength is RFC 5321's limit on a forward path.
 const maxEmailLength = 254
 
-// NormalizeEmail validates an address given by a user and returns it in the
-// form stored: a bare addr-spec, domain lower-cased. It refuses display names,
-// anything outside printable ASCII (header injection, look-alike Unicode;
-// international domains must be given in their punycode form), addresses
-// longer than 254 bytes, and domains without a dot.
-func NormalizeEmail(field, s string) (string, error) {
+// NormalizeAddress validates a subscriber's address given by a user and
+// returns it in the form stored: a bare addr-spec, domain lower-cased. It
+// refuses display names, anything outside printable ASCII (header injection,
+// look-alike Unicode; international domains must be given in their punycode
+// form), addresses longer than 254 bytes, and domains without a dot. It is
+// stricter than NormalizeEmail, which names accounts.
+func NormalizeAddress(field, s string) (string, error) {
 	if s == "" {
 		return "", Invalid(field, "is required")
 	}
@@ -148,7 +149,7 @@ func (n *NewSubscriber) Validate() error {
 	default:
 		return Invalid("channel", "must be email or webhook")
 	}
-	e, err := NormalizeEmail("email", n.Email)
+	e, err := NormalizeAddress("email", n.Email)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"html"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/feeds"
@@ -17,38 +18,52 @@ import (
 const feedLimit = 50
 
 // feedDocs renders /history.rss and /history.atom: incidents and
-// maintenance, newest activity first, each item carrying every update.
-func (s *Server) feedDocs(m *model) ([]doc, error) {
+// maintenance, newest activity first, each item carrying every update. The
+// feeds change only when one of their items does: their updated time is
+// the newest item's, not that of the page (a component's status is not in
+// a feed), so a status change does not re-render them.
+func (s *Server) feedDocs(m *model, prev *snapshot) ([]doc, error) {
 	all := append(append([]data.Incident{}, m.incidents...), m.maintenances...)
-	rss, atom, err := s.renderFeeds(m, m.page.Name+" status", "Incidents and scheduled maintenance for "+m.page.Name,
-		m.page.URL+"/history", all)
+	sortByActivity(all)
+	all = firstN(all, feedLimit)
+	k := newKeyHash().str("feed").str(m.page.Name).str(m.page.URL)
+	var updated time.Time
+	for _, in := range all {
+		k.u64(m.incidentKeys[in.ID])
+		updated = later(updated, in.UpdatedAt)
+	}
+	if updated.IsZero() {
+		updated = m.updatedAt
+		k.time(updated)
+	}
+	key := k.sum()
+	rssE, atomE := prev.reusable("/history.rss", key), prev.reusable("/history.atom", key)
+	if rssE != nil && atomE != nil {
+		return []doc{{path: "/history.rss", reuse: rssE}, {path: "/history.atom", reuse: atomE}}, nil
+	}
+	f := &feeds.Feed{
+		Title:       m.page.Name + " status",
+		Link:        &feeds.Link{Href: m.page.URL + "/"},
+		Description: "Incidents and scheduled maintenance for " + m.page.Name,
+		Id:          m.page.URL + "/history",
+		Updated:     updated,
+	}
+	rss, atom, err := s.writeFeeds(f, all)
 	if err != nil {
 		return nil, err
 	}
 	return []doc{
-		{path: "/history.rss", kind: kindFeed, contentType: "application/rss+xml; charset=utf-8", body: rss},
-		{path: "/history.atom", kind: kindFeed, contentType: "application/atom+xml; charset=utf-8", body: atom},
+		{path: "/history.rss", kind: kindFeed, contentType: "application/rss+xml; charset=utf-8", body: rss, key: key},
+		{path: "/history.atom", kind: kindFeed, contentType: "application/atom+xml; charset=utf-8", body: atom, key: key},
 	}, nil
 }
 
-// renderFeeds renders one feed of the given incidents in both formats. Each
-// item is an incident with all its updates; its id is the incident's URL,
-// stable across updates.
-func (s *Server) renderFeeds(m *model, title, description, id string, list []data.Incident) (rss, atom []byte, err error) {
-	f := &feeds.Feed{
-		Title:       title,
-		Link:        &feeds.Link{Href: m.page.URL + "/"},
-		Description: description,
-		Id:          id,
-		Updated:     m.updatedAt,
-	}
-	list = append([]data.Incident(nil), list...)
-	sortByActivity(list)
-	for i, in := range list {
-		if i == feedLimit {
-			break
-		}
-		link := m.page.URL + "/incidents/" + in.ID
+// writeFeeds adds each incident of list to f as an item with all its
+// updates (its id is the incident's URL, stable across updates) and renders
+// f in both formats.
+func (s *Server) writeFeeds(f *feeds.Feed, list []data.Incident) (rss, atom []byte, err error) {
+	for _, in := range list {
+		link := f.Link.Href + "incidents/" + in.ID
 		var text, content strings.Builder
 		for _, u := range in.Updates {
 			at := s.timeView(u.DisplayAt).Text
@@ -177,8 +192,23 @@ func (s *Server) buildFeedEntry(m *model, kind, id, format string) (*entry, erro
 			}
 		}
 	}
-	rss, atom, err := s.renderFeeds(m, name+" · "+m.page.Name+" status",
-		"Incidents and scheduled maintenance affecting "+name+" on "+m.page.Name, m.page.URL+"/feeds/"+kind+"/"+id, list)
+	sortByActivity(list)
+	list = firstN(list, feedLimit)
+	var updated time.Time
+	for _, in := range list {
+		updated = later(updated, in.UpdatedAt)
+	}
+	if updated.IsZero() {
+		updated = m.updatedAt
+	}
+	f := &feeds.Feed{
+		Title:       name + " · " + m.page.Name + " status",
+		Link:        &feeds.Link{Href: m.page.URL + "/"},
+		Description: "Incidents and scheduled maintenance affecting " + name + " on " + m.page.Name,
+		Id:          m.page.URL + "/feeds/" + kind + "/" + id,
+		Updated:     updated,
+	}
+	rss, atom, err := s.writeFeeds(f, list)
 	if err != nil {
 		return nil, err
 	}

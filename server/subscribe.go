@@ -270,7 +270,7 @@ func (s *Server) subscribe(ctx context.Context, ip string, req subscribeRequest)
 		Components: req.Components, Journeys: req.Journeys}
 	if req.WebhookURL != "" {
 		n.Channel = data.ChannelWebhook
-		if _, err := data.NormalizeEmail("email", req.Email); err != nil {
+		if _, err := data.NormalizeAddress("email", req.Email); err != nil {
 			return err // before any lookup of the URL's host
 		}
 		if s.subs.o.ValidateWebhookURL == nil {
@@ -582,8 +582,8 @@ func humanHours(d time.Duration) string {
 	return fmt.Sprintf("%d hours", h)
 }
 
-// fieldError is one problem with the form.
-type fieldError struct{ Field, Message string }
+// formProblem is one problem with the form.
+type formProblem struct{ Field, Message string }
 
 // subscribeView is what subscribe.html and subscribe_message.html show.
 type subscribeView struct {
@@ -592,7 +592,7 @@ type subscribeView struct {
 	Failed                         bool
 	Manage                         bool // the preferences form: no address fields
 	Email, WebhookURL, Format      string
-	Errors                         []fieldError
+	Errors                         []formProblem
 	FieldErrors                    map[string]string
 	Journeys                       []scopeJourney
 	Extra                          []subscribeAction
@@ -615,7 +615,7 @@ func (v *subscribeView) setErrors(inv *data.InvalidError) {
 	default:
 		field = "email"
 	}
-	v.Errors = []fieldError{{Field: field, Message: fieldLabel(inv.Field) + " " + inv.Reason}}
+	v.Errors = []formProblem{{Field: field, Message: fieldLabel(inv.Field) + " " + inv.Reason}}
 	v.FieldErrors = map[string]string{field: fieldLabel(inv.Field) + " " + inv.Reason}
 }
 
@@ -792,7 +792,7 @@ func (s *Server) renderSubscribePage(c *fiber.Ctx, status int, title, tmpl strin
 }
 
 func (s *Server) renderSubscribeBytes(m *model, title, tmpl string, v *subscribeView) ([]byte, error) {
-	pv := s.basePage(m, "/subscribe", title+" · "+m.page.Name+" status")
+	pv := s.basePage(m, "/subscribe", title+" · "+m.page.Name+" status", false)
 	var buf strings.Builder
 	if err := s.tmpl.ExecuteTemplate(&buf, tmpl, subscribePage{pageView: pv, Sub: v}); err != nil {
 		return nil, fmt.Errorf("render %s: %w", tmpl, err)

@@ -120,7 +120,7 @@ func getPage(t *testing.T, u string) (int, string, http.Header) {
 
 var tokenInLink = regexp.MustCompile(`token=([A-Za-z0-9_-]{43})`)
 
-func tokenOf(t *testing.T, link string) string {
+func linkToken(t *testing.T, link string) string {
 	t.Helper()
 	m := tokenInLink.FindStringSubmatch(link)
 	if m == nil {
@@ -153,7 +153,7 @@ func TestSubscribeEmailFlow(t *testing.T) {
 	if len(sent) != 1 || sent[0].To != "ann@example.com" || !strings.Contains(sent[0].LinkURL, "https://status.fernhill.example/subscribe/confirm?token=") {
 		t.Fatalf("mails: %+v", sent)
 	}
-	tok := tokenOf(t, sent[0].LinkURL)
+	tok := linkToken(t, sent[0].LinkURL)
 	// GET only shows a button; it confirms nothing.
 	code, body, hdr = getPage(t, base+"/subscribe/confirm?token="+tok)
 	if code != 200 || !strings.Contains(body, `action="/subscribe/confirm"`) || hdr.Get("Referrer-Policy") != "no-referrer" || hdr.Get("Cache-Control") != "no-store" {
@@ -243,7 +243,7 @@ func TestSubscribeWebhookFlow(t *testing.T) {
 	if len(sent) != 1 || sent[0].To != "ops@example.com" || strings.Contains(strings.Join(sent[0].Paragraphs, " "), "/statusd") {
 		t.Fatalf("owner mail (must not show the URL's path): %+v", sent)
 	}
-	tok := tokenOf(t, sent[0].LinkURL)
+	tok := linkToken(t, sent[0].LinkURL)
 	if code, _, _ = postBody(t, base+"/subscribe/confirm", "application/json", ""); code != 400 {
 		t.Errorf("confirm without token: %d", code)
 	}
@@ -352,7 +352,7 @@ func TestSubscribeExpiredToken(t *testing.T) {
 		t.Fatal(code)
 	}
 	time.Sleep(5 * time.Millisecond)
-	tok := tokenOf(t, mailer.all()[0].LinkURL)
+	tok := linkToken(t, mailer.all()[0].LinkURL)
 	if code, _ := postForm(t, base+"/subscribe/confirm", url.Values{"token": {tok}}); code != 400 {
 		t.Errorf("expired token: %d", code)
 	}
@@ -444,8 +444,8 @@ func FuzzSubscribeParams(f *testing.F) {
 		}
 		// Whatever the parser accepts, the domain check either refuses
 		// cleanly or yields a plain address.
-		if e, err := data.NormalizeEmail("email", r.Email); err == nil && strings.ContainsAny(e, " <>\r\n,;") {
-			t.Fatalf("NormalizeEmail accepted %q", e)
+		if e, err := data.NormalizeAddress("email", r.Email); err == nil && strings.ContainsAny(e, " <>\r\n,;") {
+			t.Fatalf("NormalizeAddress accepted %q", e)
 		}
 	})
 }

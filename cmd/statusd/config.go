@@ -25,6 +25,7 @@ type Config struct {
 	SLOs     []SLOConfig
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
+	Admin    AdminConfig
 
 	// getenv is the environment the file was checked with; probes read
 	// their secrets from it when they are built.
@@ -155,6 +156,7 @@ type rawConfig struct {
 	SLOs     []rawSLO     `yaml:"slos"`
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
+	Admin    rawAdmin     `yaml:"admin"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -174,6 +176,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).slos,
 	(*checker).notifier,
 	(*checker).redis,
+	(*checker).admin,
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

@@ -139,7 +139,7 @@ func (c *checker) notifier(file *rawConfig, cfg *Config) {
 	}
 	seen := map[string]bool{}
 	for i, s := range raw.Staff {
-		e, err := data.NormalizeEmail("staff", s)
+		e, err := data.NormalizeAddress("staff", s)
 		switch {
 		case err != nil:
 			c.add(fmt.Sprintf("notifier.staff[%d]", i), "%q is not an email address such as oncall@example.com", s)

@@ -121,6 +121,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			ID: "sign-in", Name: "Sign in",
 			Components: []ComponentConfig{{ID: "auth-api", Name: "Authentication API", Showcase: true}},
 		}},
+		Admin:   AdminConfig{Enabled: true, SessionIdle: time.Hour, SessionMax: 12 * time.Hour},
 		Probing: ProbingConfig{Region: "local", Concurrency: 256, MinInterval: 5 * time.Second, ResultsRetention: 7 * 24 * time.Hour, MajorOutageShare: 1},
 		Notifier: NotifierConfig{
 			Webhooks:         WebhookConfig{Timeout: 10 * time.Second, Workers: 64, PerHost: 16},
@@ -178,6 +179,11 @@ func TestParseConfigFull(t *testing.T) {
 		{"redis password", cfg.Redis.Password, "redis-secret"},
 		{"redis db", cfg.Redis.DB, 3},
 		{"component count", cfg.componentCount(), 5},
+		{"admin listen", cfg.Admin.Listen, "127.0.0.1:8082"},
+		{"admin session idle", cfg.Admin.SessionIdle, 30 * time.Minute},
+		{"admin session max", cfg.Admin.SessionMax, 7 * 24 * time.Hour},
+		{"admin proxy header", cfg.Admin.ProxyHeader, "X-Forwarded-For"},
+		{"admin trusted proxies", cfg.Admin.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {

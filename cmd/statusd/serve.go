@@ -46,6 +46,7 @@ type Main struct {
 	subscribe *server.SubscribeOptions // the subscribe flow, set by startNotifier
 	life      lifecycle
 	http, ops *listener
+	admin     *listener  // nil unless admin.listen is set
 	failed    chan error // a listener that stopped serving on its own
 
 	stopWatch context.CancelFunc
@@ -63,7 +64,7 @@ type Main struct {
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
 	m.life = lifecycle{log: m.Logger, timeout: cfg.Server.ShutdownTimeout}
-	m.failed = make(chan error, 2)
+	m.failed = make(chan error, 3)
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.http = &listener{name: "listener", addr: cfg.Server.Listen, app: func() *fiber.App { return m.Server.App() }, failed: m.failed}
@@ -92,6 +93,10 @@ func (m *Main) Run(ctx context.Context) error {
 		m.ops = &listener{name: "ops listener", addr: cfg.Server.OpsListen, app: func() *fiber.App { return m.Server.OpsApp() }, failed: m.failed}
 		subs = append(subs, m.ops)
 	}
+	if cfg.Admin.Enabled && cfg.Admin.Listen != "" {
+		m.admin = &listener{name: "admin listener", addr: cfg.Admin.Listen, app: func() *fiber.App { return m.Server.AdminApp() }, failed: m.failed}
+		subs = append(subs, m.admin)
+	}
 	subs = append(subs, m.http)
 	if err := m.life.start(ctx, subs...); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
@@ -102,6 +107,9 @@ func (m *Main) Run(ctx context.Context) error {
 	attrs := []any{"addr", m.Addr(), "db", cfg.Database.Path, "version", version}
 	if m.ops != nil {
 		attrs = append(attrs, "ops_addr", m.OpsAddr())
+	}
+	if m.admin != nil {
+		attrs = append(attrs, "admin_addr", m.AdminAddr())
 	}
 	m.Logger.Info("serving", attrs...)
 	return nil
@@ -162,6 +170,7 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
 		SeparateOps: cfg.Server.OpsListen != "",
+		Admin:       adminOptions(cfg.Admin, m.Store),
 		Subscribe:   m.subscribe,
 	})
 	if err != nil {

@@ -1,0 +1,272 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/statusd/statusd/data"
+)
+
+// TestAdminBrowser signs in and out of the admin UI in headless Chromium
+// with the keyboard alone, and runs axe-core on every admin page, in light
+// and dark mode, signed in as an admin: zero violations, no CSP violation,
+// no console error. Pages with form errors and the page that shows a new
+// token are checked too. It uses the tools of a11y_test.go.
+func TestAdminBrowser(t *testing.T) {
+	chromium, axeJS := a11yTools(t)
+	h := newAdminHarness(t)
+	// A component with an override, so the component page shows inputs and
+	// the clear button; an audit entry with before and after.
+	if _, err := h.store.SetInputs(context.Background(), []data.Input{{ComponentID: "payments", Source: data.SourceOverride,
+		Status: data.PartialOutage, Reason: "EU cards declined", Actor: "cara@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.token("ann@example.com", data.ScopeAuditRead)
+	base := listen(t, h.srv)
+
+	ctx := startChromium(t, chromium)
+	var (
+		mu       sync.Mutex
+		messages []string
+	)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch ev := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg = "exception: " + ev.ExceptionDetails.Text
+		case *runtime.EventConsoleAPICalled:
+			if ev.Type == runtime.ConsoleAPICalledTypeError || ev.Type == runtime.ConsoleAPICalledTypeWarning {
+				msg = fmt.Sprintf("console.%s", ev.Type)
+				for _, a := range ev.Args {
+					msg += fmt.Sprintf(" %s", a.Value)
+				}
+			}
+		case *log.EventEntryAdded:
+			// A 4xx page on purpose logs a network error; anything else counts.
+			if (ev.Entry.Level == log.EntryLevelError && ev.Entry.Source != log.EntrySourceNetwork) || ev.Entry.Source == log.EntrySourceSecurity {
+				msg = fmt.Sprintf("log %s/%s: %s (%s)", ev.Entry.Source, ev.Entry.Level, ev.Entry.Text, ev.Entry.URL)
+			}
+		}
+		if msg != "" {
+			mu.Lock()
+			messages = append(messages, msg)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("listen to chromium: %v", err)
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		defer cancel()
+		if err := chromedp.Do(tctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	location := func() string {
+		t.Helper()
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatalf("read location: %v", err)
+		}
+		return strings.TrimPrefix(loc, base)
+	}
+	textOf := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	shots := t.TempDir()
+	check := func(name string, load func()) {
+		t.Helper()
+		for _, scheme := range []string{"light", "dark"} {
+			run("emulate "+scheme, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}, {Name: "prefers-reduced-motion", Value: "reduce"}}})
+				return err
+			}))
+			mu.Lock()
+			messages = messages[:0]
+			mu.Unlock()
+			load()
+			res, err := axeHere(ctx, axeJS)
+			if err != nil {
+				t.Errorf("%s %s: %v", name, scheme, err)
+				continue
+			}
+			saveShot(t, shots, "admin-"+strings.ReplaceAll(name, " ", "-")+"-"+scheme+".png", res.PNG)
+			for _, v := range res.Violations {
+				var b strings.Builder
+				fmt.Fprintf(&b, "%s %s: axe %s (%s): %s", name, scheme, v.ID, v.Impact, v.Help)
+				for _, n := range v.Nodes {
+					fmt.Fprintf(&b, "\n\t%s\n\t\t%s\n\t\t%s", n.Target, n.HTML, n.Summary)
+				}
+				t.Error(b.String())
+			}
+			for _, c := range res.CSP {
+				t.Errorf("%s %s: CSP violation: %s", name, scheme, c)
+			}
+			mu.Lock()
+			for _, m := range messages {
+				t.Errorf("%s %s: %s", name, scheme, m)
+			}
+			mu.Unlock()
+			if len(res.Violations)+len(res.CSP) == 0 {
+				t.Logf("%s %s: no axe violations, %d rules passed", name, scheme, res.Passes)
+			}
+		}
+	}
+	nav := func(path string) func() {
+		return func() { run("load "+path, chromedp.Navigate(base+path)) }
+	}
+
+	// Signed out, the dashboard sends you to sign in.
+	run("open the dashboard", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.ID("#email")))
+	if loc := location(); !strings.HasPrefix(loc, "/admin/login?next=") {
+		t.Fatalf("signed out, /admin/ went to %s", loc)
+	}
+	check("login", nav("/admin/login"))
+	check("login error", func() {
+		run("sign in wrongly", chromedp.Navigate(base+"/admin/login"), chromedp.SendKeys(chromedp.ID("#email"), "ann@example.com"),
+			chromedp.SendKeys(chromedp.ID("#password"), "wrong password!"), chromedp.Submit(chromedp.ID("#password")),
+			chromedp.WaitVisible(chromedp.CSS(".problems")))
+	})
+
+	// Sign in with the keyboard only: type, Tab, type, Enter.
+	run("sign in with the keyboard", chromedp.Navigate(base+"/admin/login"), chromedp.WaitVisible(chromedp.ID("#email")),
+		chromedp.Focus(chromedp.ID("#email")), chromedp.KeyEvent("ann@example.com"), chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if loc := location(); loc != "/admin/" {
+		t.Fatalf("after signing in: at %s; want /admin/", loc)
+	}
+	text := textOf("main")
+	if !strings.Contains(text, "EU cards declined") || !strings.Contains(text, "Partial outage") {
+		t.Errorf("the dashboard does not show payments' status and why:\n%s", text)
+	}
+	// The first Tab reaches the skip link, and it leads to the content.
+	run("tab to the skip link", chromedp.KeyEvent(kb.Tab))
+	focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if focused != "Skip to content" {
+		t.Errorf("first Tab focuses %q; want the skip link", focused)
+	}
+
+	for _, p := range []struct{ name, path string }{
+		{"dashboard", "/admin/"},
+		{"component", "/admin/components/payments"},
+		{"group", "/admin/components/idp"},
+		{"users", "/admin/users"},
+		{"tokens", "/admin/tokens"},
+		{"audit", "/admin/audit"},
+		{"not found", "/admin/no-such-page"},
+	} {
+		check(p.name, nav(p.path))
+	}
+	check("users form error", func() {
+		run("add a bad user", chromedp.Navigate(base+"/admin/users"), chromedp.SendKeys(chromedp.ID("#email"), "someone@example.com"),
+			chromedp.SendKeys(chromedp.ID("#password"), "short"), chromedp.Submit(chromedp.ID("#password")),
+			chromedp.WaitVisible(chromedp.CSS(".problems")))
+	})
+	check("token created", func() {
+		run("create a token", chromedp.Navigate(base+"/admin/tokens"), chromedp.SendKeys(chromedp.ID("#token-name"), "browser test"),
+			chromedp.Click(chromedp.CSS(`input[value="audit:read"]`)), chromedp.Submit(chromedp.ID("#token-name")),
+			chromedp.WaitVisible(chromedp.ID("#secret")))
+	})
+	check("override form error", func() {
+		run("override without a reason", chromedp.Navigate(base+"/admin/components/search-api"),
+			chromedp.Submit(chromedp.ID("#reason")), chromedp.WaitVisible(chromedp.CSS(".problems")))
+	})
+	check("audit filter error", nav("/admin/audit?from=soon"))
+
+	// Sign out.
+	run("sign out", chromedp.Navigate(base+"/admin/"), chromedp.Click(chromedp.CSS(".who button")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")))
+	if text := textOf(".notice"); !strings.Contains(text, "signed out") {
+		t.Errorf("after signing out: %q", text)
+	}
+	check("signed out", func() {})
+	run("open the dashboard again", chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.ID("#email")))
+	if loc := location(); !strings.HasPrefix(loc, "/admin/login") {
+		t.Errorf("after signing out, /admin/ went to %s", loc)
+	}
+}
+
+// startChromium starts headless Chromium as axeCheck does and returns a
+// tab's context, with the CSP recorder injected into every document.
+func startChromium(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "statusd-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // Chromium may still be writing as it exits
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true), chromedp.Flag("force-color-profile", "srgb"), chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil { // starts the browser and opens a tab
+		t.Fatalf("start chromium: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: cspRecorder}); err != nil {
+		t.Fatalf("inject the CSP recorder: %v", err)
+	}
+	return ctx
+}
+
+// axeHere runs axe-core on the page the tab shows now.
+func axeHere(parent context.Context, axeJS string) (res axeResult, err error) {
+	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
+	defer cancel()
+	if _, err = chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeJS)); err != nil {
+		return res, fmt.Errorf("inject axe-core: %w", err)
+	}
+	tags := `["` + strings.Join(append(axeTags, "wcag22aa"), `","`) + `"]`
+	res, err = chromedp.Run(ctx, chromedp.Evaluate[axeResult](`axe.run(document, {
+		runOnly: {type: "tag", values: `+tags+`},
+		resultTypes: ["violations"]
+	}).then(function (r) {
+		return {passes: r.passes.length, violations: r.violations.map(function (v) {
+			return {id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
+				nodes: v.nodes.slice(0, 4).map(function (n) {
+					return {target: JSON.stringify(n.target), html: n.html.slice(0, 300), summary: n.failureSummary || ""};
+				})};
+		})};
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return res, fmt.Errorf("run axe-core: %w", err)
+	}
+	if res.Passes == 0 {
+		return res, fmt.Errorf("axe-core passed no rule at all; did it run?")
+	}
+	if res.CSP, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__cspViolations || []`)); err != nil {
+		return res, fmt.Errorf("read CSP violations: %w", err)
+	}
+	if res.PNG, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		return res, fmt.Errorf("screenshot: %w", err)
+	}
+	return res, nil
+}

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"slices"
+
+	"github.com/statusd/statusd/data"
+)
+
+// permission is something a person may do in the admin UI. Every handler
+// names the one it needs; this file is the whole policy.
+type permission string
+
+const (
+	permView     permission = "view"     // the dashboard and component pages
+	permOverride permission = "override" // set and clear component overrides
+	permAudit    permission = "audit"    // read the audit log
+	permUsers    permission = "users"    // manage accounts
+	permTokens   permission = "tokens"   // manage API tokens
+)
+
+// rolePermissions says what each role may do. Comms leads run the page;
+// viewers (support staff, say) only look; admins also manage people and
+// tokens.
+var rolePermissions = map[data.Role][]permission{
+	data.RoleAdmin:  {permView, permOverride, permAudit, permUsers, permTokens},
+	data.RoleComms:  {permView, permOverride, permAudit},
+	data.RoleViewer: {permView},
+}
+
+// can reports whether role may do p.
+func can(role data.Role, p permission) bool {
+	return slices.Contains(rolePermissions[role], p)
+}
+
+// roleScopes caps what a token can do by its owner's current role: a token
+// keeps working after its owner is demoted, but only within the new role.
+var roleScopes = map[data.Role][]data.Scope{
+	data.RoleAdmin: data.Scopes,
+	data.RoleComms: {data.ScopeIncidentsWrite, data.ScopeMaintenanceWrite, data.ScopeComponentsWrite,
+		data.ScopeSubscribersRead, data.ScopeSubscribersWrite, data.ScopeSLOWrite, data.ScopeAuditRead},
+	data.RoleViewer: nil,
+}
+
+// tokenAllows reports whether the token may use scope sc now: it holds the
+// scope, is not revoked, and its owner is enabled and has a role that
+// grants the scope.
+func tokenAllows(t data.APIToken, sc data.Scope) bool {
+	return t.Has(sc) && !t.Revoked() && !t.User.Disabled() && slices.Contains(roleScopes[t.User.Role], sc)
+}
