@@ -1,6 +1,7 @@
 // Package server is statusd's HTTP face: the public status page, the
-// Statuspage-compatible JSON API, feeds, health and metrics, and the admin UI
-// and API.
+// Statuspage-compatible JSON API, feeds, the embeds (widget script, framed
+// status, SVG badges; embed.go, badge.go), health and metrics, and the admin
+// UI and API.
 //
 // Public documents are rendered once per change into an immutable snapshot
 // (plain, gzip and brotli bytes with strong ETags and cache headers) that is

@@ -78,6 +78,9 @@ type Options struct {
 	// on its own listener; the public app then answers 404 there.
 	SeparateOps bool
 	Admin       AdminOptions // the admin UI and API; off without Admin.Store
+	// FrameAncestors are the origins allowed to frame /embed/frame
+	// (embed.go); every other page forbids framing.
+	FrameAncestors []string
 }
 
 func (o *Options) defaults() {
@@ -140,6 +143,7 @@ type Server struct {
 	frags    fragments      // guarded by buildMu: rendered pieces kept between rebuilds
 	assets   []doc          // rendered once: they change only with the binary
 	archive  archive        // pages of incidents older than the snapshot
+	embed    embedState     // guarded by buildMu: embed.go
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

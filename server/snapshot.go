@@ -90,6 +90,7 @@ const (
 	kindJSON
 	kindFeed
 	kindAsset
+	kindOwn // only the cache headers and doc.headers (embeds and badges)
 )
 
 // doc is a rendered document before compression.
@@ -99,9 +100,13 @@ type doc struct {
 	status      int
 	contentType string
 	body        []byte
-	tags        []string  // surrogate keys for purging, besides the defaults
-	key         uint64    // render key of what body was made from; 0 if none
-	modified    time.Time // Last-Modified if set; else the time the bytes changed
+	tags        []string    // surrogate keys for purging, besides the defaults
+	headers     [][2]string // more response headers, after those of its kind
+	// identityOnly skips precompression: for the thousands of badges of a
+	// large page, each smaller than a kilobyte.
+	identityOnly bool
+	key          uint64    // render key of what body was made from; 0 if none
+	modified     time.Time // Last-Modified if set; else the time the bytes changed
 	// reuse, when set, is the previous snapshot's entry for the same key:
 	// nothing was rendered and the rest of doc is empty.
 	reuse *entry
@@ -160,7 +165,12 @@ func (s *Server) render(m *model) (*snapshot, error) {
 		return nil, err
 	}
 	docs = append(docs, feed...)
-	sub, err := s.subscribeDocs(m)
+	embed, err := s.embedDocs(m) // embed.go: widget, frames, badges, /embed
+	if err != nil {
+		return nil, err
+	}
+	docs = append(docs, embed...)
+	sub, err := s.subscribeDocs(m) // subscribe.go: the /subscribe form
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +295,7 @@ func (s *Server) makeEntry(d doc, prev *entry, now time.Time) *entry {
 			return &cp
 		}
 		e.gz, e.br = prev.gz, prev.br
-	} else {
+	} else if !d.identityOnly {
 		e.gz, e.br = compress(d.body)
 	}
 	tag := base64.RawURLEncoding.EncodeToString(h[:12])
@@ -328,6 +338,7 @@ func (s *Server) makeEntry(d doc, prev *entry, now time.Time) *entry {
 		hd = append(hd, [2]string{"Access-Control-Allow-Origin", "*"})
 		tags = append(tags, "feeds")
 	}
+	hd = append(hd, d.headers...)
 	if s.hsts {
 		hd = append(hd, [2]string{"Strict-Transport-Security", "max-age=31536000"})
 	}

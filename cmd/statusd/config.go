@@ -30,6 +30,7 @@ type Config struct {
 	// getenv is the environment the file was checked with; probes read
 	// their secrets from it when they are built.
 	getenv func(string) string
+	Embed  EmbedConfig // config_embed.go
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -157,6 +158,7 @@ type rawConfig struct {
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
 	Admin    rawAdmin     `yaml:"admin"`
+	Embed    rawEmbed     `yaml:"embed"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -177,6 +179,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).notifier,
 	(*checker).redis,
 	(*checker).admin,
+	func(c *checker, raw *rawConfig, cfg *Config) { c.embed(&raw.Embed, &cfg.Embed) }, // config_embed.go
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

@@ -169,9 +169,10 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
-		SeparateOps: cfg.Server.OpsListen != "",
-		Admin:       adminOptions(cfg.Admin, m.Store),
-		Subscribe:   m.subscribe,
+		SeparateOps:    cfg.Server.OpsListen != "",
+		Admin:          adminOptions(cfg.Admin, m.Store),
+		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
+		Subscribe:      m.subscribe,              // notifier.go
 	})
 	if err != nil {
 		return err
