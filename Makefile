@@ -34,10 +34,11 @@ test: deps
 test-short:
 	$(GO) test -short -count=1 ./...
 
-## bench: Go benchmarks, the probe load (1,000 HTTP probes, 10 s), then a wrk load test against statusd and nginx
+## bench: Go benchmarks, the probe load (1,000 HTTP probes, 10 s), the notifier's fan-out (100,000 emails, 10,000 webhooks), then a wrk load test against statusd and nginx
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./server ./data ./probes/slo
 	nice -n 10 $(GO) test -run='^$$' -bench=BenchmarkProbeLoad -benchtime=1x ./probes
+	nice -n 10 $(GO) test -run='^$$' -bench=Fanout -benchtime=1x -timeout 30m ./notifier
 	bash .ci/bench-load
 
 ## lint: gofmt, go vet and staticcheck

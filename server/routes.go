@@ -46,9 +46,10 @@ func (s *Server) routes() *fiber.App {
 	s.embedRoutes(app) // embed.go: /embed…, /badge…
 	// Every public document comes from the snapshot. Fiber's Get also
 	// answers HEAD.
-	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*"} {
+	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*", "/subscribe"} {
 		app.Get(p, s.servePublic)
 	}
+	s.subscribeRoutes(app)
 	app.Use(s.notFound)
 	return app
 }

@@ -75,8 +75,9 @@ type Options struct {
 	Now          func() time.Time
 	// SLOPush serves POST /api/admin/slo/{id}/events when set, for admin
 	// API tokens with the slo:write scope and for the tokens SLOAuth knows.
-	SLOPush SLOPusher
-	SLOAuth PushAuth
+	SLOPush   SLOPusher
+	SLOAuth   PushAuth
+	Subscribe *SubscribeOptions // the public subscribe flow; nil turns it off
 	// SeparateOps serves /metrics only from OpsApp, which the caller puts
 	// on its own listener; the public app then answers 404 there.
 	SeparateOps bool
@@ -134,7 +135,8 @@ type Server struct {
 	cache   cacheHeaders
 	hsts    bool
 	metrics *metrics
-	admin   *admin // nil without Options.Admin.Store
+	subs    *subscribeState // the subscribe flow (maybe off) and per-component feeds
+	admin   *admin          // nil without Options.Admin.Store
 
 	snap     atomic.Pointer[snapshot]
 	lastGood atomic.Int64 // Unix nanoseconds of the last successful store read
@@ -172,6 +174,7 @@ func New(store Store, o Options) (*Server, error) {
 		s.assets = append(s.assets, doc{path: a.Path, kind: kindAsset, contentType: a.ContentType, body: a.Body})
 	}
 	s.metrics = newMetrics(o.Registerer, s)
+	s.subs = newSubscribeState(o.Subscribe)
 	s.app = s.routes()
 	s.ops = s.opsRoutes()
 	if err := s.mountAdmin(o.Admin); err != nil {

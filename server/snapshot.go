@@ -170,6 +170,11 @@ func (s *Server) render(m *model) (*snapshot, error) {
 		return nil, err
 	}
 	docs = append(docs, embed...)
+	sub, err := s.subscribeDocs(m) // subscribe.go: the /subscribe form
+	if err != nil {
+		return nil, err
+	}
+	docs = append(docs, sub...)
 	docs = append(docs, s.assets...)
 	docs = append(docs, doc{path: notFoundJSONPath, kind: kindJSON, status: http.StatusNotFound,
 		contentType: "application/json; charset=utf-8", body: []byte(`{"error":"not found"}`)})

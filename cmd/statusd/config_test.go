@@ -124,6 +124,15 @@ func TestParseConfigDefaults(t *testing.T) {
 		}},
 		Admin:   AdminConfig{Enabled: true, SessionIdle: time.Hour, SessionMax: 12 * time.Hour},
 		Probing: ProbingConfig{Region: "local", Concurrency: 256, MinInterval: 5 * time.Second, ResultsRetention: 7 * 24 * time.Hour, MajorOutageShare: 1},
+		Notifier: NotifierConfig{
+			Webhooks:         WebhookConfig{Timeout: 10 * time.Second, Workers: 64, PerHost: 16},
+			EmailWorkers:     8,
+			ComponentChanges: ComponentChangesConfig{Email: "none", Webhook: "all"},
+			ConfirmTTL:       48 * time.Hour,
+			DisableAfter:     5 * 24 * time.Hour,
+			PerIP:            20,
+			PerAddress:       3,
+		},
 	}
 	cfg.getenv = nil // a func is never deeply equal to another
 	if !reflect.DeepEqual(cfg, want) {

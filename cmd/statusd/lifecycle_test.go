@@ -283,10 +283,12 @@ func TestMainStopOrder(t *testing.T) {
 			stopped = append(stopped, name)
 		}
 	}
-	// The database first, the listeners last; stopping is the exact reverse.
-	if len(started) < 5 || started[0] != "database" || started[1] != "snapshot builder" ||
+	// The database first (then the notifier, which the subscribe flow of the
+	// snapshot builder's server sends through), the listeners last; stopping
+	// is the exact reverse.
+	if len(started) < 6 || started[0] != "database" || started[1] != "notifier" || started[2] != "snapshot builder" ||
 		!reflect.DeepEqual(started[len(started)-2:], []string{"ops listener", "listener"}) {
-		t.Errorf("started %q; want the database, the snapshot builder, …, the ops listener and the listener", started)
+		t.Errorf("started %q; want the database, the notifier, the snapshot builder, …, the ops listener and the listener", started)
 	}
 	wantStop := slices.Clone(started)
 	slices.Reverse(wantStop)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/statusd/statusd/data"
+	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/probes"
 	"github.com/statusd/statusd/probes/demo"
 	"github.com/statusd/statusd/probes/slo"
@@ -32,6 +33,7 @@ type Main struct {
 
 	Store    *data.Store
 	Server   *server.Server
+	Notifier *notifier.Engine // nil when notifier.enabled is false
 	Registry *prometheus.Registry
 	SLO      *slo.Engine // SLO figures, burn-rate alerts, feeds (serve_slo.go)
 	sloPush  server.SLOPusher
@@ -50,6 +52,7 @@ type Main struct {
 	// to end the drain when they choose.
 	after func(time.Duration) <-chan time.Time
 
+	subscribe *server.SubscribeOptions // the subscribe flow, set by startNotifier
 	life      lifecycle
 	http, ops *listener
 	admin     *listener  // nil unless admin.listen is set
@@ -61,7 +64,8 @@ type Main struct {
 
 // Run starts statusd's subsystems in this order: the database (opened,
 // migrated, and the configured journeys and components synced into it), the
-// snapshot builder (the first snapshot rendered), the watch for commits by
+// notifier (deliveries and the subscribe flow), the snapshot builder (the
+// first snapshot rendered), the watch for commits by
 // other processes, the maintenance scheduler, the demo shop when
 // probing.demo_upstream is set, the probes, the operations listener when
 // server.ops_listen is set, and the public listener. It returns once both listeners are bound. If a
@@ -75,6 +79,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.http = &listener{name: "listener", addr: cfg.Server.Listen, app: func() *fiber.App { return m.Server.App() }, failed: m.failed}
 	subs := []subsystem{
 		funcs{"database", m.openStore, m.closeStore},
+		// The notifier stops after the web server: senders finish what is
+		// in flight and leave the rest queued.
+		funcs{"notifier", m.startNotifier, m.stopNotifier},
 		funcs{"snapshot builder", m.startServer, func(ctx context.Context) error { return m.Server.Stop(ctx) }},
 		funcs{"SLO engine", m.startSLOs, m.stopSLOs},
 		funcs{"database watch", m.startWatch, m.stopWatchLoop},
@@ -182,6 +189,7 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		SeparateOps: cfg.Server.OpsListen != "", Now: m.Now, SLOPush: m.sloPush, SLOAuth: m.sloAuth,
 		Admin:          adminOptions(cfg.Admin, m.Store),
 		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
+		Subscribe:      m.subscribe,              // notifier.go
 	})
 	if err != nil {
 		return err
@@ -231,7 +239,8 @@ func (m *Main) OpsAddr() string {
 // it before connections are refused; then the subsystems stop in the
 // reverse order of Run, each within server.shutdown_timeout: the public
 // listener (in-flight requests finish), the operations listener, the
-// database watch, the snapshot builder and the database last. A failed step
+// database watch, the snapshot builder, the notifier (sends in flight
+// finish, the rest stays queued) and the database last. A failed step
 // is logged and the rest still run. ctx ends the drain early and bounds
 // every step.
 func (m *Main) Close(ctx context.Context) error {

@@ -1,0 +1,165 @@
+package notifier
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/statusd/statusd/data"
+)
+
+// consumerName is the notifier's cursor in the event log.
+const consumerName = "notifier"
+
+// ChangePolicy says which component status changes a channel announces.
+type ChangePolicy string
+
+// The component change policies.
+const (
+	// ChangesAll: every change of a component's effective status, whatever
+	// decided it (Statuspage's behaviour for webhooks).
+	ChangesAll ChangePolicy = "all"
+	// ChangesOverride: only changes a person made with an override; those
+	// caused by incidents and maintenance are told by their own notices,
+	// and automatic detection alone stays quiet.
+	ChangesOverride ChangePolicy = "override"
+	// ChangesNone: component changes are never announced on their own;
+	// subscribers hear about incidents and maintenance (Statuspage's
+	// behaviour for email).
+	ChangesNone ChangePolicy = "none"
+)
+
+// ParseChangePolicy validates a policy from the configuration.
+func ParseChangePolicy(s string) (ChangePolicy, error) {
+	switch p := ChangePolicy(strings.ToLower(s)); p {
+	case ChangesAll, ChangesOverride, ChangesNone:
+		return p, nil
+	}
+	return "", fmt.Errorf("component change policy %q: use all, override or none", s)
+}
+
+func (p ChangePolicy) allows(c *data.ComponentStatusChanged) bool {
+	switch p {
+	case ChangesAll:
+		return true
+	case ChangesOverride:
+		return c.Source == data.SourceOverride
+	}
+	return false
+}
+
+// plan decides who hears about ev:
+//
+//   - Incidents and maintenance (created, updated, started, completed,
+//     resolved, reminders) go to email and webhook subscribers of an
+//     affected component, its group or its journey, and to those who
+//     subscribed to everything; one that names no component goes to every
+//     subscriber. An update published with Notify unset goes to nobody.
+//   - A component's status change goes to the subscribers of that
+//     component (its group, its journey, everything) on the channels whose
+//     ChangePolicy allows it: by default webhooks hear every change, as
+//     Statuspage's component webhooks do, and email hears none (incident
+//     and maintenance notices carry the news).
+//   - Anything else (catalog syncs, events from older versions) goes to
+//     nobody.
+//
+// Re-asserting a status writes no event, so it sends nothing.
+func (e *Engine) plan(ev data.Event) (data.Fanout, bool) {
+	f := data.Fanout{EventID: ev.ID, EventAt: ev.CreatedAt, Audience: data.AudienceScoped}
+	switch p := ev.Payload.(type) {
+	case *data.IncidentChanged:
+		if !p.Notify {
+			return f, false
+		}
+		for _, c := range p.Components {
+			f.Components = append(f.Components, c.ComponentID)
+		}
+		if len(f.Components) == 0 {
+			f.Audience = data.AudienceEveryone
+		}
+		f.Email, f.Webhook = true, true
+	case *data.ComponentStatusChanged:
+		f.Components = []string{p.ComponentID}
+		f.Email = e.o.ComponentChanges.Email.allows(p)
+		f.Webhook = e.o.ComponentChanges.Webhook.allows(p)
+	default:
+		return f, false
+	}
+	return f, f.Email || f.Webhook
+}
+
+// noticeFor turns an event into what its messages say.
+func noticeFor(ev data.Event) (*Notice, bool) {
+	n := &Notice{EventID: ev.ID, Event: string(ev.Kind), At: ev.CreatedAt}
+	switch p := ev.Payload.(type) {
+	case *data.IncidentChanged:
+		if !p.At.IsZero() {
+			n.At = p.At
+		}
+		n.Incident = &IncidentNotice{ID: p.IncidentID, Kind: p.Kind, Name: p.Name, Status: p.Status, OldStatus: p.OldStatus,
+			Impact: p.Impact, UpdateID: p.UpdateID, Body: p.Body, Components: p.Components, CreatedAt: p.CreatedAt,
+			ScheduledFor: p.ScheduledFor, ScheduledUntil: p.ScheduledUntil, Reminder: p.Reminder}
+		if ev.Kind == data.EventMaintenanceReminder && n.Incident.Reminder <= 0 && !p.ScheduledFor.IsZero() {
+			n.Incident.Reminder = max(p.ScheduledFor.Sub(n.At), 1)
+		}
+	case *data.ComponentStatusChanged:
+		if !p.At.IsZero() {
+			n.At = p.At
+		}
+		n.Component = &ComponentNotice{ID: p.ComponentID, Name: p.ComponentName, JourneyName: p.JourneyName,
+			Old: p.Old, New: p.New, Reason: p.Reason}
+	default:
+		return nil, false
+	}
+	return n, true
+}
+
+// expand plans the fan-outs of new events and expands pending fan-outs
+// into deliveries until there is nothing left to do. It returns how many
+// deliveries it inserted.
+func (e *Engine) expand(ctx context.Context) (int, error) {
+	for {
+		_, pending, err := e.store.Cursor(ctx, consumerName)
+		if err != nil {
+			return 0, fmt.Errorf("read notifier cursor: %w", err)
+		}
+		if pending == 0 {
+			break
+		}
+		n, err := e.store.Consume(ctx, consumerName, 200, func(tx *data.Tx, evs []data.Event) error {
+			for _, ev := range evs {
+				if f, ok := e.plan(ev); ok {
+					if err := tx.PlanFanout(f); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("plan fan-outs: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	total := 0
+	for {
+		n, more, err := e.store.ExpandFanouts(ctx, e.o.ExpandPage)
+		if err != nil {
+			return total, fmt.Errorf("expand fan-out: %w", err)
+		}
+		total += n
+		e.metrics.expanded.Add(float64(n))
+		if n > 0 {
+			// Workers start on the first page while the rest expands.
+			e.nudge()
+		}
+		if !more {
+			return total, nil
+		}
+		if ctx.Err() != nil {
+			return total, ctx.Err()
+		}
+	}
+}
