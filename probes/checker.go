@@ -61,7 +61,11 @@ func down(reason string) Check { return Check{Outcome: data.ProbeDown, Reason: r
 // timeoutOf is how long ctx allowed from start, for reasons.
 func timeoutOf(ctx context.Context, start time.Time) time.Duration {
 	if dl, ok := ctx.Deadline(); ok {
-		return dl.Sub(start)
+		// The deadline was set a moment before the run began: round the
+		// remainder up to 10 ms so that the configured timeout is what the
+		// reason names, not 699ms for a 700ms timeout on a busy machine.
+		const grain = 10 * time.Millisecond
+		return (dl.Sub(start) + grain - 1).Truncate(grain)
 	}
 	return time.Since(start)
 }
