@@ -156,6 +156,9 @@ type DraftInput struct {
 	ProposedBy     string
 	JourneyID      string
 	Actor          string
+	// Idempotency, if set, stores the response to this create in its
+	// transaction (an API create with an Idempotency-Key).
+	Idempotency *Idempotency
 }
 
 // Validate checks a draft's input and fills in defaults: the kind from the

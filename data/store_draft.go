@@ -182,6 +182,9 @@ func (s *Store) CreateDraft(ctx context.Context, in DraftInput) (Draft, error) {
 		if err != nil {
 			return err
 		}
+		if err := s.saveIdempotent(ctx, tx, in.Idempotency, d); err != nil {
+			return err
+		}
 		return s.auditChange(ctx, tx, AuditChange{Actor: in.Actor, Action: "draft.create", Subject: id, Detail: draftDetail(d), After: auditOfDraft(d)})
 	})
 	if err != nil {

@@ -1,5 +1,7 @@
 package server
 
+import "html/template"
+
 // The view structs below are what the HTML templates in templates/page
 // receive. They hold only strings, booleans and slices already formatted for
 // people, so templates stay free of logic and every time is shown the same way.
@@ -130,8 +132,11 @@ type updateView struct {
 	ID         string
 	Status     labelView
 	Paragraphs []string // the body split on blank lines; each is shown as a <p> (newlines inside become <br>)
-	At         timeView
-	Affected   []affectedView
+	// HTML is the body as rendered from Markdown when it was published
+	// (server/markdown.go); when set it is shown instead of Paragraphs.
+	HTML     template.HTML
+	At       timeView
+	Affected []affectedView
 }
 
 type affectedView struct {
