@@ -210,14 +210,14 @@ func (a *admin) addNoteForm(c *fiber.Ctx) error {
 
 // rawMessage is the message form as typed, kept to show it again.
 type rawMessage struct {
-	Kind                                data.Kind
-	IncidentID                          string
-	Template, Title, Status, Severity   string
-	Impact, Body, Note, NextUpdate      string
-	Start, End                          string
-	Notify, Auto                        bool
-	Components                          map[string]string
-	Vars                                map[string]string
+	Kind                              data.Kind
+	IncidentID                        string
+	Template, Title, Status, Severity string
+	Impact, Body, Note, NextUpdate    string
+	Start, End                        string
+	Notify, Auto                      bool
+	Components                        map[string]string
+	Vars                              map[string]string
 }
 
 var formVars = []string{"impact", "workaround", "eta", "details", "cause"}
