@@ -81,7 +81,10 @@ func variableNames() string {
 	return strings.Join(names, ", ")
 }
 
-var missingKey = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
+var (
+	missingKey   = regexp.MustCompile(`map has no entry for key "([^"]*)"`)
+	templateLine = regexp.MustCompile(`^template: \w+:(\d+):`)
+)
 
 // parseMessage parses one part of a template.
 func parseMessage(field, src string) (*template.Template, error) {
@@ -142,7 +145,11 @@ func (t *MessageTemplate) Validate() error {
 		}
 		if err := tm.Execute(new(bytes.Buffer), full); err != nil {
 			if m := missingKey.FindStringSubmatch(err.Error()); m != nil {
-				return Invalid(part.field, "uses {{.%s}}, which is not a variable; the variables are %s", m[1], variableNames())
+				where := ""
+				if l := templateLine.FindStringSubmatch(err.Error()); l != nil {
+					where = "line " + l[1] + " "
+				}
+				return Invalid(part.field, "%suses {{.%s}}, which is not a variable; the variables are %s", where, m[1], variableNames())
 			}
 			return Invalid(part.field, "cannot be run: %s", templateProblem(err))
 		}

@@ -25,6 +25,8 @@ type Config struct {
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
 	Admin    AdminConfig
+	// IncidentTemplates are message templates from incident_templates.
+	IncidentTemplates []data.MessageTemplate
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -150,6 +152,8 @@ type rawConfig struct {
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
 	Admin    rawAdmin     `yaml:"admin"`
+
+	IncidentTemplates []rawMessageTemplate `yaml:"incident_templates"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -169,6 +173,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).notifier,
 	(*checker).redis,
 	(*checker).admin,
+	(*checker).incidentTemplates,
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

@@ -67,6 +67,7 @@ func (m *Main) Run(ctx context.Context) error {
 			m.Store.RunMaintenance(ctx, 30*time.Second, func(err error) { m.Logger.Error("advance maintenance", "err", err) })
 		}},
 	}
+	subs = append(subs, m.incidentSubsystems()...)
 	if cfg.Server.OpsListen != "" {
 		m.ops = &listener{name: "ops listener", addr: cfg.Server.OpsListen, app: func() *fiber.App { return m.Server.OpsApp() }, failed: m.failed}
 		subs = append(subs, m.ops)
@@ -148,7 +149,7 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
 		SeparateOps: cfg.Server.OpsListen != "",
-		Admin:       adminOptions(cfg.Admin, m.Store),
+		Admin:       m.incidentOptions(adminOptions(cfg.Admin, m.Store)),
 	})
 	if err != nil {
 		return err
