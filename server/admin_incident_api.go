@@ -149,7 +149,7 @@ func (a *admin) incidentAPIRoutes() []apiRoute {
 	did := []apiParam{{Name: "id", In: "path", Type: "string", Description: "draft id"}}
 	tid := []apiParam{{Name: "id", In: "path", Type: "string", Description: "template id"}}
 	open := []apiParam{{Name: "open", In: "query", Type: "string", Description: "1 for open ones only"}}
-	return []apiRoute{
+	return append([]apiRoute{
 		{Method: "GET", Path: "/incidents", Scope: data.ScopeIncidentsWrite, Summary: "Incidents, newest first, with severity, next update and internal notes",
 			Params: open, Response: apiIncidentList{}, Status: 200, Handler: a.apiListIncidents(data.KindIncident)},
 		{Method: "POST", Path: "/incidents", Scope: data.ScopeIncidentsWrite,
@@ -191,7 +191,7 @@ func (a *admin) incidentAPIRoutes() []apiRoute {
 			Params: tid, Request: apiTemplateJSON{}, Response: apiTemplateJSON{}, Status: 200, Handler: a.apiSaveTemplate},
 		{Method: "DELETE", Path: "/templates/{id}", Scope: data.ScopeIncidentsWrite, Summary: "Delete a template made here",
 			Params: tid, Response: apiTemplateJSON{}, Status: 200, Handler: a.apiDeleteTemplate},
-	}
+	}, a.seriesAPIRoutes()...)
 }
 
 func scopeOf(k data.Kind) data.Scope {

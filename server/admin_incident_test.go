@@ -46,6 +46,9 @@ func incidentScopeCalls() []struct {
 		{"GET", "/api/admin/templates", nil, data.ScopeIncidentsWrite},
 		{"PUT", "/api/admin/templates/mine", apiTemplateJSON{Name: "Mine", Kind: "incident", Status: "investigating", Body: "x"}, data.ScopeIncidentsWrite},
 		{"DELETE", "/api/admin/templates/none", nil, data.ScopeIncidentsWrite},
+		{"GET", "/api/admin/maintenance-series", nil, data.ScopeMaintenanceWrite},
+		{"POST", "/api/admin/maintenance-series", apiSeriesCreate{Name: "x"}, data.ScopeMaintenanceWrite},
+		{"DELETE", "/api/admin/maintenance-series/none", nil, data.ScopeMaintenanceWrite},
 	}
 }
 

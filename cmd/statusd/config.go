@@ -27,6 +27,7 @@ type Config struct {
 	Admin    AdminConfig
 	// IncidentTemplates are message templates from incident_templates.
 	IncidentTemplates []data.MessageTemplate
+	Maintenance       MaintenanceConfig
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -154,6 +155,7 @@ type rawConfig struct {
 	Admin    rawAdmin     `yaml:"admin"`
 
 	IncidentTemplates []rawMessageTemplate `yaml:"incident_templates"`
+	Maintenance       rawMaintenanceConfig `yaml:"maintenance"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -174,6 +176,7 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).redis,
 	(*checker).admin,
 	(*checker).incidentTemplates,
+	(*checker).maintenance,
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

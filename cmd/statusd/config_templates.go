@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/statusd/statusd/data"
 )
@@ -81,5 +82,35 @@ func (c *checker) incidentTemplates(file *rawConfig, cfg *Config) {
 			continue
 		}
 		cfg.IncidentTemplates = append(cfg.IncidentTemplates, t)
+	}
+}
+
+// maintenance: how maintenance is announced.
+//
+//	maintenance:
+//	  reminders: [24h, 1h]   # reminder events before a window starts
+type rawMaintenanceConfig struct {
+	Reminders []string `yaml:"reminders"`
+}
+
+// MaintenanceConfig is the maintenance section.
+type MaintenanceConfig struct {
+	// Reminders are how long before a window starts a reminder goes out.
+	Reminders []time.Duration
+}
+
+func (c *checker) maintenance(file *rawConfig, cfg *Config) {
+	raw := file.Maintenance
+	if raw.Reminders == nil {
+		cfg.Maintenance.Reminders = []time.Duration{24 * time.Hour, time.Hour}
+		return
+	}
+	cfg.Maintenance.Reminders = []time.Duration{}
+	for i, r := range raw.Reminders {
+		r := r
+		d := c.duration(fmt.Sprintf("maintenance.reminders[%d]", i), &r, durationRange{min: time.Minute, max: 30 * 24 * time.Hour, example: "24h, 1h"})
+		if d > 0 {
+			cfg.Maintenance.Reminders = append(cfg.Maintenance.Reminders, d)
+		}
 	}
 }
