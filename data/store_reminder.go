@@ -303,4 +303,3 @@ func (s *Store) ScheduleOccurrences(ctx context.Context, m MaintenanceSeries, st
 	}
 	return n, nil
 }
-

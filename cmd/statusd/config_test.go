@@ -121,7 +121,8 @@ func TestParseConfigDefaults(t *testing.T) {
 			ID: "sign-in", Name: "Sign in",
 			Components: []ComponentConfig{{ID: "auth-api", Name: "Authentication API", Showcase: true}},
 		}},
-		Admin: AdminConfig{Enabled: true, SessionIdle: time.Hour, SessionMax: 12 * time.Hour},
+		Admin:       AdminConfig{Enabled: true, SessionIdle: time.Hour, SessionMax: 12 * time.Hour},
+		Maintenance: MaintenanceConfig{Reminders: []time.Duration{24 * time.Hour, time.Hour}},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("LoadConfig(minimal.yaml) =\n%+v\nwant\n%+v", cfg, want)
