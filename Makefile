@@ -34,9 +34,10 @@ test: deps
 test-short:
 	$(GO) test -short -count=1 ./...
 
-## bench: Go benchmarks, then a wrk load test against statusd and nginx
+## bench: Go benchmarks, the probe load (1,000 HTTP probes, 10 s), then a wrk load test against statusd and nginx
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./server ./data
+	nice -n 10 $(GO) test -run='^$$' -bench=BenchmarkProbeLoad -benchtime=1x ./probes
 	bash .ci/bench-load
 
 ## lint: gofmt, go vet and staticcheck

@@ -39,6 +39,9 @@ type DayUptime struct {
 	Uptime  float64         // 0..1, meaningful when HasData
 	Worst   ComponentStatus // the worst status seen that day
 	Known   time.Duration   // how much of the day has recorded status
+	// Measured is set when Uptime comes from probe results (the share of
+	// successful checks) rather than from the status history.
+	Measured bool
 	// Seconds spent in each non-operational status that day.
 	Degraded, Partial, Major, Maintenance time.Duration
 }

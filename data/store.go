@@ -45,6 +45,8 @@ type Store struct {
 	mu     sync.Mutex
 	subs   map[chan struct{}]struct{}
 	closed atomic.Bool
+
+	uptime uptimeCache // closed days of the uptime window, between snapshots
 }
 
 // Open opens (creating if needed) the SQLite database at path. It does not
@@ -399,17 +401,30 @@ func (s *Store) Watch(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	last := int64(-1)
+	var lastMark string
 	for {
 		var v int64
 		err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
 		switch {
+		case err == nil && v == last:
 		case err == nil:
+			// data_version also moves for this process's own probe-result
+			// batches, which change nothing shown and would otherwise
+			// rebuild the page every second; a commit that matters moves
+			// the events, a component or an incident.
+			var mark string
+			err = conn.QueryRowContext(ctx, `SELECT (SELECT COALESCE(MAX(id), 0) FROM events) || '/' ||
+				(SELECT COALESCE(MAX(updated_at), 0) FROM components) || '/' || (SELECT COALESCE(MAX(updated_at), 0) FROM incidents) || '/' ||
+				(SELECT COALESCE(MAX(updated_at), 0) FROM journeys) || '/' || (SELECT COUNT(*) FROM incident_updates)`).Scan(&mark)
+			if err != nil {
+				break // transient: the next tick tries again
+			}
 			// The first read also signals: a commit made between the
 			// subscriber's last read and this one would otherwise be missed.
-			if v != last {
+			if mark != lastMark {
 				s.notify()
 			}
-			last = v
+			last, lastMark = v, mark
 		case ctx.Err() != nil || s.closed.Load():
 			return nil
 		}

@@ -3,6 +3,7 @@ package data
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -10,14 +11,24 @@ import (
 // Snapshot is everything the public page and API show, read in one
 // consistent transaction.
 type Snapshot struct {
-	TakenAt      time.Time
-	Journeys     []Journey   // in page order, archived ones left out
-	Components   []Component // in page order (journey, then position), archived ones left out
-	Incidents    []Incident  // open ones and recent ones, newest first
-	Maintenances []Incident  // not completed and recent ones, newest first
+	TakenAt    time.Time
+	Journeys   []Journey   // in page order, archived ones left out
+	Components []Component // in page order (journey, then position), archived ones left out
+	// Incidents and Maintenances are the recent ones, newest first: open
+	// ones, those created or updated in the uptime window (a maintenance
+	// also when scheduled to end in it), and at least the newest
+	// SnapshotOptions.Recent. Older ones are read one at a time with
+	// Store.Incident.
+	Incidents    []Incident
+	Maintenances []Incident
 	// Uptime holds, for each non-group component, one entry per day of the
 	// window, oldest first.
 	Uptime map[string][]DayUptime
+	// IDs are the ids of the incidents and maintenances added after
+	// SnapshotOptions.IDsAfter, in the order they were added; IDsSeq is
+	// what to pass as IDsAfter next time to learn only of newer ones.
+	IDs    []string
+	IDsSeq int64
 }
 
 // SnapshotOptions bounds what Snapshot reads.
@@ -26,9 +37,13 @@ type SnapshotOptions struct {
 	Location *time.Location // where days begin; UTC if nil
 	Recent   int            // keep at least this many newest incidents and maintenances; 50 if 0
 	Limit    int            // never more than this many of either; 1000 if 0
+	IDsAfter int64          // list in Snapshot.IDs the incidents added after this position; 0 lists all
 }
 
-// Snapshot reads the state the public page is rendered from.
+// Snapshot reads the state the public page is rendered from. Its cost grows
+// with the number of components and of recent incidents, not with the
+// length of the history: the uptime window's closed days are kept between
+// calls, and incidents are found through indexes.
 func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
@@ -50,6 +65,12 @@ func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, err
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }() // read-only: nothing to keep
+	// SQLite keeps the temporary B-trees of UNION and ORDER BY in files by
+	// default; creating and removing them costs ten times the query itself.
+	// The setting is the connection's and stays with it.
+	if _, err := tx.ExecContext(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
 	now := s.Now()
 	snap := &Snapshot{TakenAt: now.UTC(), Uptime: map[string][]DayUptime{}}
 	y, m, d := now.In(o.Location).Date()
@@ -59,24 +80,87 @@ func (s *Store) Snapshot(ctx context.Context, o SnapshotOptions) (*Snapshot, err
 		return nil, fmt.Errorf("read snapshot: %w", err)
 	}
 	cutoff := ms(windowStart)
-	snap.Incidents, err = loadIncidents(ctx, tx, `kind = 'incident' AND (status NOT IN ('resolved', 'postmortem') OR created_at >= ?
-		OR id IN (SELECT id FROM incidents WHERE kind = 'incident' ORDER BY created_at DESC LIMIT ?))
-		AND id IN (SELECT id FROM incidents WHERE kind = 'incident' ORDER BY status IN ('resolved', 'postmortem'), created_at DESC LIMIT ?)`,
-		cutoff, o.Recent, o.Limit)
-	if err != nil {
+	if snap.Incidents, err = recentIncidents(ctx, tx, KindIncident, cutoff, o.Recent, o.Limit); err != nil {
 		return nil, fmt.Errorf("read snapshot incidents: %w", err)
 	}
-	snap.Maintenances, err = loadIncidents(ctx, tx, `kind = 'maintenance' AND (status != 'completed' OR scheduled_until >= ?
-		OR id IN (SELECT id FROM incidents WHERE kind = 'maintenance' ORDER BY created_at DESC LIMIT ?))
-		AND id IN (SELECT id FROM incidents WHERE kind = 'maintenance' ORDER BY status = 'completed', created_at DESC LIMIT ?)`,
-		cutoff, o.Recent, o.Limit)
-	if err != nil {
+	if snap.Maintenances, err = recentIncidents(ctx, tx, KindMaintenance, cutoff, o.Recent, o.Limit); err != nil {
 		return nil, fmt.Errorf("read snapshot maintenance: %w", err)
+	}
+	if snap.IDs, snap.IDsSeq, err = incidentIDs(ctx, tx, o.IDsAfter); err != nil {
+		return nil, fmt.Errorf("read snapshot incident ids: %w", err)
 	}
 	if err := s.readUptime(ctx, tx, snap, windowStart, o.Days, o.Location, now); err != nil {
 		return nil, fmt.Errorf("read snapshot uptime: %w", err)
 	}
+	// Where probes measured a day, the bar shows what they measured.
+	measured, err := measuredUptime(ctx, tx, windowStart, o.Days, o.Location)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot measured uptime: %w", err)
+	}
+	for id, days := range snap.Uptime {
+		if md := measured[id]; md != nil {
+			ApplyMeasuredUptime(days, md)
+		}
+	}
 	return snap, nil
+}
+
+// recentIncidents loads the recent incidents or maintenances (see
+// Snapshot.Incidents), open ones first if there are more than limit. Each
+// branch of the union is a range of an index from migration 0007, so the
+// cost follows the number of recent rows.
+func recentIncidents(ctx context.Context, tx *sql.Tx, kind Kind, cutoff int64, recent, limit int) ([]Incident, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM incidents WHERE id IN (
+			SELECT id FROM incidents WHERE kind = ?1 AND status NOT IN ('resolved', 'postmortem', 'completed')
+			UNION SELECT id FROM incidents WHERE kind = ?1 AND created_at >= ?2
+			UNION SELECT id FROM incidents WHERE kind = ?1 AND updated_at >= ?2
+			UNION SELECT id FROM incidents WHERE kind = ?1 AND scheduled_until >= ?2
+			UNION SELECT id FROM (SELECT id FROM incidents WHERE kind = ?1 ORDER BY created_at DESC LIMIT ?3))
+		ORDER BY status IN ('resolved', 'postmortem', 'completed'), created_at DESC LIMIT ?4`, kind, cutoff, recent, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	return loadIncidents(ctx, tx, "id IN (SELECT value FROM json_each(?))", string(list))
+}
+
+// incidentIDs lists the incidents and maintenances added after position
+// after (their rowid: rows are never deleted, so it only grows) and returns
+// the newest position.
+func incidentIDs(ctx context.Context, tx *sql.Tx, after int64) ([]string, int64, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT rowid, id FROM incidents WHERE rowid > ? ORDER BY rowid", after)
+	if err != nil {
+		return nil, after, err
+	}
+	defer rows.Close()
+	var ids []string
+	seq := after
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&seq, &id); err != nil {
+			return nil, after, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, seq, rows.Err()
 }
 
 func (s *Store) readCatalog(ctx context.Context, tx *sql.Tx, snap *Snapshot) error {
@@ -141,127 +225,4 @@ func (s *Store) readCatalog(ctx context.Context, tx *sql.Tx, snap *Snapshot) err
 		}
 	}
 	return nil
-}
-
-type span struct {
-	status ComponentStatus
-	at     time.Time
-}
-
-func (s *Store) readUptime(ctx context.Context, tx *sql.Tx, snap *Snapshot, start time.Time, days int, loc *time.Location, now time.Time) error {
-	spans := map[string][]span{}
-	// The status each component had when the window opened.
-	rows, err := tx.QueryContext(ctx, `SELECT h.component_id, h.new_status, h.created_at FROM component_status_history h
-		JOIN (SELECT MAX(id) AS id FROM component_status_history WHERE created_at < ? GROUP BY component_id) last ON last.id = h.id`, ms(start))
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var id string
-		var sp span
-		var at int64
-		if err := rows.Scan(&id, &sp.status, &at); err != nil {
-			rows.Close()
-			return err
-		}
-		sp.at = fromMS(at)
-		spans[id] = append(spans[id], sp)
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	rows, err = tx.QueryContext(ctx, `SELECT component_id, new_status, created_at FROM component_status_history
-		WHERE created_at >= ? ORDER BY id`, ms(start))
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var sp span
-		var at int64
-		if err := rows.Scan(&id, &sp.status, &at); err != nil {
-			return err
-		}
-		sp.at = fromMS(at)
-		spans[id] = append(spans[id], sp)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, c := range snap.Components {
-		if c.IsGroup {
-			continue
-		}
-		snap.Uptime[c.ID] = dailyUptime(spans[c.ID], start, days, loc, now)
-	}
-	return nil
-}
-
-// dailyUptime turns a component's status changes (oldest first; the first may
-// predate start) into one DayUptime per day from start, for days days. Time
-// before the first change or after now has no data.
-func dailyUptime(changes []span, start time.Time, days int, loc *time.Location, now time.Time) []DayUptime {
-	out := make([]DayUptime, days)
-	y, m, d := start.In(loc).Date()
-	bounds := make([]time.Time, days+1) // bounds[i] is the start of day i
-	for i := range bounds {
-		bounds[i] = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
-	}
-	for i := range out {
-		out[i] = DayUptime{Date: bounds[i], Worst: Operational}
-	}
-	// One sweep over the changes: each status holds from its change to the
-	// next (or now), and is split across the days it spans.
-	day := 0
-	for k, c := range changes {
-		from, to := c.at, now
-		if k+1 < len(changes) {
-			to = changes[k+1].at
-		}
-		if from.Before(bounds[0]) {
-			from = bounds[0]
-		}
-		if to.After(bounds[days]) {
-			to = bounds[days]
-		}
-		for day > 0 && from.Before(bounds[day]) {
-			day-- // changes are in order; this only guards equal timestamps
-		}
-		for day < days && !from.Before(bounds[day+1]) {
-			day++
-		}
-		for i := day; i < days && to.After(from); i++ {
-			end := to
-			if end.After(bounds[i+1]) {
-				end = bounds[i+1]
-			}
-			if end.After(from) {
-				addSpan(&out[i], c.status, end.Sub(from))
-			}
-			from = end
-		}
-	}
-	for i := range out {
-		if out[i].Known > 0 {
-			out[i].HasData = true
-			out[i].Uptime = 1 - out[i].Downtime()/float64(out[i].Known)
-		}
-	}
-	return out
-}
-
-func addSpan(day *DayUptime, status ComponentStatus, dur time.Duration) {
-	day.Known += dur
-	day.Worst = day.Worst.Worse(status)
-	switch status {
-	case DegradedPerformance:
-		day.Degraded += dur
-	case PartialOutage:
-		day.Partial += dur
-	case MajorOutage:
-		day.Major += dur
-	case UnderMaintenance:
-		day.Maintenance += dur
-	}
 }

@@ -196,7 +196,7 @@ func (a *admin) statuspageWebhook(inc data.Incident, m *model) spWebhook {
 	si := spIncident{ID: inc.ID, Name: inc.Name, Status: string(inc.Status), CreatedAt: spTime(inc.CreatedAt), UpdatedAt: spTime(inc.UpdatedAt),
 		MonitoringAt: spTime(inc.MonitoringAt), ResolvedAt: spTime(inc.ResolvedAt), Impact: string(inc.Impact),
 		Shortlink: page.URL + "/incidents/" + inc.ID, StartedAt: spTime(inc.StartedAt), PageID: page.ID,
-		IncidentUpdates: []spUpdate{}, Components: []spComponent{}}
+		IncidentUpdates: []spUpdate{}, Components: []json.RawMessage{}}
 	if inc.Kind == data.KindMaintenance {
 		f, u := spTime(inc.ScheduledFor), spTime(inc.ScheduledUntil)
 		si.ScheduledFor, si.ScheduledUntil = &f, &u
@@ -223,8 +223,11 @@ func (a *admin) statuspageWebhook(inc data.Incident, m *model) spWebhook {
 				if s, ok := now[id]; ok {
 					st = s
 				}
-				si.Components = append(si.Components, spComponent{ID: c.ID, Name: c.Name, Status: string(st),
+				b, err := json.Marshal(spComponent{ID: c.ID, Name: c.Name, Status: string(st),
 					CreatedAt: spTime(c.CreatedAt), UpdatedAt: spTime(c.UpdatedAt), Position: c.Position, Showcase: c.Showcase, PageID: page.ID})
+				if err == nil { // a struct of strings and times always encodes
+					si.Components = append(si.Components, b)
+				}
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/gofiber/fiber/v2"
@@ -108,8 +107,7 @@ func operationID(r apiRoute) string {
 }
 
 var (
-	timeType = reflect.TypeOf(time.Time{})
-	rawType  = reflect.TypeOf(json.RawMessage{})
+	rawType = reflect.TypeOf(json.RawMessage{})
 )
 
 // schemaFor is the JSON Schema of how encoding/json writes a value of t.

@@ -70,19 +70,19 @@ type spUpdate struct {
 }
 
 type spIncident struct {
-	ID              string        `json:"id"`
-	Name            string        `json:"name"`
-	Status          string        `json:"status"`
-	CreatedAt       spTime        `json:"created_at"`
-	UpdatedAt       spTime        `json:"updated_at"`
-	MonitoringAt    spTime        `json:"monitoring_at"`
-	ResolvedAt      spTime        `json:"resolved_at"`
-	Impact          string        `json:"impact"`
-	Shortlink       string        `json:"shortlink"`
-	StartedAt       spTime        `json:"started_at"`
-	PageID          string        `json:"page_id"`
-	IncidentUpdates []spUpdate    `json:"incident_updates"`
-	Components      []spComponent `json:"components"`
+	ID              string            `json:"id"`
+	Name            string            `json:"name"`
+	Status          string            `json:"status"`
+	CreatedAt       spTime            `json:"created_at"`
+	UpdatedAt       spTime            `json:"updated_at"`
+	MonitoringAt    spTime            `json:"monitoring_at"`
+	ResolvedAt      spTime            `json:"resolved_at"`
+	Impact          string            `json:"impact"`
+	Shortlink       string            `json:"shortlink"`
+	StartedAt       spTime            `json:"started_at"`
+	PageID          string            `json:"page_id"`
+	IncidentUpdates []spUpdate        `json:"incident_updates"`
+	Components      []json.RawMessage `json:"components"` // spComponent JSON, kept per component`
 	// Maintenance only.
 	ScheduledFor   *spTime `json:"scheduled_for,omitempty"`
 	ScheduledUntil *spTime `json:"scheduled_until,omitempty"`
@@ -91,14 +91,6 @@ type spIncident struct {
 type spStatus struct {
 	Indicator   string `json:"indicator"`
 	Description string `json:"description"`
-}
-
-type spSummary struct {
-	Page                  spPage        `json:"page"`
-	Components            []spComponent `json:"components"`
-	Incidents             []spIncident  `json:"incidents"`
-	ScheduledMaintenances []spIncident  `json:"scheduled_maintenances"`
-	Status                spStatus      `json:"status"`
 }
 
 // journeyDoc is statusd's extension: journeys with their components, and a
@@ -129,69 +121,85 @@ type componentStatusDoc struct {
 	ChangedAt spTime  `json:"changed_at"`
 }
 
-// apiDocs renders every /api/v2 document from m.
-func apiDocs(m *model) ([]doc, error) {
-	page := spPage{ID: m.page.ID, Name: m.page.Name, URL: m.page.URL, TimeZone: m.page.TimeZoneName, UpdatedAt: spTime(m.updatedAt)}
-	comps := make([]spComponent, 0, len(m.snap.Components))
-	byID := map[string]spComponent{}
+// apiDocs renders every /api/v2 document from m. Each component and each
+// incident is marshalled once and kept by render key; the documents are put
+// together from those pieces, byte for byte what json.Marshal makes of the
+// whole (TestAPIDocsAssembled checks it), so a change of one component
+// re-marshals that component and the incidents that show it.
+func (s *Server) apiDocs(m *model) ([]doc, error) {
+	f := &s.frags
+	page, err := json.Marshal(spPage{ID: m.page.ID, Name: m.page.Name, URL: m.page.URL, TimeZone: m.page.TimeZoneName, UpdatedAt: spTime(m.updatedAt)})
+	if err != nil {
+		return nil, err
+	}
+	comps := make([][]byte, 0, len(m.snap.Components))
+	compKey := make(map[string]uint64, len(m.snap.Components))
+	byID := make(map[string][]byte, len(m.snap.Components))
 	for i, c := range m.snap.Components {
-		sc := spComponent{
-			ID: c.ID, Name: c.Name, Status: string(c.Status), CreatedAt: spTime(c.CreatedAt), UpdatedAt: spTime(c.UpdatedAt),
-			Position: i + 1, Description: nullable(c.Description), Showcase: c.Showcase, GroupID: nullable(c.GroupID),
-			PageID: m.page.ID, Group: c.IsGroup, OnlyShowIfDegraded: c.OnlyShowIfDegraded,
-		}
+		k := newKeyHash().str("component").str(m.page.ID).u64(m.componentKey[c.ID]).i64(int64(i))
 		if c.IsGroup {
-			sc.Components = append([]string{}, m.children[c.ID]...)
+			k.any(m.children[c.ID])
 		}
-		comps = append(comps, sc)
-		byID[c.ID] = sc
+		key := k.sum()
+		b, ok := f.compJSON.get(key)
+		if !ok {
+			sc := spComponent{
+				ID: c.ID, Name: c.Name, Status: string(c.Status), CreatedAt: spTime(c.CreatedAt), UpdatedAt: spTime(c.UpdatedAt),
+				Position: i + 1, Description: nullable(c.Description), Showcase: c.Showcase, GroupID: nullable(c.GroupID),
+				PageID: m.page.ID, Group: c.IsGroup, OnlyShowIfDegraded: c.OnlyShowIfDegraded,
+			}
+			if c.IsGroup {
+				sc.Components = append([]string{}, m.children[c.ID]...)
+			}
+			if b, err = json.Marshal(sc); err != nil {
+				return nil, err
+			}
+			f.compJSON.put(key, b)
+		}
+		comps = append(comps, b)
+		compKey[c.ID] = key
+		byID[c.ID] = b
 	}
-	// Each incident is converted once; the documents pick from the cache.
-	cache := map[string]spIncident{}
-	conv := func(list []data.Incident) []spIncident {
-		out := make([]spIncident, 0, len(list))
+	incident := func(in data.Incident) ([]byte, error) {
+		k := newKeyHash().str("incident").str(m.page.ID).str(m.page.URL).u64(m.incidentKeys[in.ID])
+		for _, id := range in.ComponentIDs {
+			k.u64(compKey[id]) // 0 for an archived component, which drops out
+		}
+		key := k.sum()
+		if b, ok := f.incJSON.get(key); ok {
+			return b, nil
+		}
+		b, err := json.Marshal(spIncidentOf(m, in, byID))
+		if err != nil {
+			return nil, err
+		}
+		f.incJSON.put(key, b)
+		return b, nil
+	}
+	conv := func(list []data.Incident) ([][]byte, error) {
+		out := make([][]byte, 0, len(list))
 		for _, in := range list {
-			if si, ok := cache[in.ID]; ok {
-				out = append(out, si)
-				continue
+			b, err := incident(in)
+			if err != nil {
+				return nil, err
 			}
-			si := spIncident{
-				ID: in.ID, Name: in.Name, Status: string(in.Status), CreatedAt: spTime(in.CreatedAt), UpdatedAt: spTime(in.UpdatedAt),
-				MonitoringAt: spTime(in.MonitoringAt), ResolvedAt: spTime(in.ResolvedAt), Impact: string(in.Impact),
-				Shortlink: m.page.URL + "/incidents/" + in.ID, StartedAt: spTime(in.StartedAt), PageID: m.page.ID,
-				IncidentUpdates: make([]spUpdate, 0, len(in.Updates)), Components: []spComponent{},
-			}
-			if in.Kind == data.KindMaintenance {
-				sf, su := spTime(in.ScheduledFor), spTime(in.ScheduledUntil)
-				si.ScheduledFor, si.ScheduledUntil = &sf, &su
-			}
-			for _, u := range in.Updates {
-				su := spUpdate{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: in.ID, CreatedAt: spTime(u.CreatedAt),
-					UpdatedAt: spTime(u.UpdatedAt), DisplayAt: spTime(u.DisplayAt), AffectedComponents: []spAffected{},
-					DeliverNotifications: true}
-				for _, a := range u.Affected {
-					su.AffectedComponents = append(su.AffectedComponents, spAffected{Code: a.ComponentID, Name: a.Name,
-						OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)})
-				}
-				si.IncidentUpdates = append(si.IncidentUpdates, su)
-			}
-			for _, id := range in.ComponentIDs {
-				if c, ok := byID[id]; ok { // archived components drop out
-					si.Components = append(si.Components, c)
-				}
-			}
-			cache[in.ID] = si
-			out = append(out, si)
+			out = append(out, b)
 		}
-		return out
+		return out, nil
 	}
-	incidents := conv(m.incidents)
-	unresolved := conv(m.openIncidents)
-	maint := conv(m.maintenances)
-	upcoming := conv(m.upcoming)
-	active := conv(m.activeMaint)
-	current := conv(append(append([]data.Incident{}, m.activeMaint...), m.upcoming...))
-	status := spStatus{Indicator: string(m.status.Indicator), Description: m.status.Description}
+	lists := map[string][][]byte{}
+	for name, l := range map[string][]data.Incident{
+		"incidents": firstN(m.incidents, 50), "unresolved": m.openIncidents, "maintenance": firstN(m.maintenances, 50),
+		"upcoming": m.upcoming, "active": m.activeMaint, "current": append(append([]data.Incident{}, m.activeMaint...), m.upcoming...),
+	} {
+		if lists[name], err = conv(l); err != nil {
+			return nil, err
+		}
+	}
+	status, err := json.Marshal(spStatus{Indicator: string(m.status.Indicator), Description: m.status.Description})
+	if err != nil {
+		return nil, err
+	}
 
 	journeys := make([]journeyDoc, 0, len(m.snap.Journeys))
 	for i, j := range m.snap.Journeys {
@@ -207,50 +215,106 @@ func apiDocs(m *model) ([]doc, error) {
 		}
 		journeys = append(journeys, jd)
 	}
+	journeysJSON, err := json.Marshal(struct {
+		Page     json.RawMessage `json:"page"`
+		Journeys []journeyDoc    `json:"journeys"`
+	}{page, journeys})
+	if err != nil {
+		return nil, err
+	}
 
+	type field struct {
+		name  string
+		value any // []byte: JSON as it is; [][]byte: a list of them
+	}
+	object := func(fields ...field) []byte {
+		n := 2
+		for _, f := range fields {
+			switch v := f.value.(type) {
+			case []byte:
+				n += len(v)
+			case [][]byte:
+				for _, b := range v {
+					n += len(b) + 1
+				}
+			}
+			n += len(f.name) + 5
+		}
+		b := make([]byte, 0, n)
+		b = append(b, '{')
+		for i, f := range fields {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(append(append(b, '"'), f.name...), `":`...)
+			switch v := f.value.(type) {
+			case []byte:
+				b = append(b, v...)
+			case [][]byte:
+				b = append(b, '[')
+				for i, item := range v {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, item...)
+				}
+				b = append(b, ']')
+			}
+		}
+		return append(b, '}')
+	}
 	docs := []struct {
 		path string
-		v    any
+		body []byte
 		tags []string
 	}{
-		{"/api/v2/summary.json", spSummary{Page: page, Components: comps, Incidents: unresolved, ScheduledMaintenances: current, Status: status}, nil},
-		{"/api/v2/status.json", struct {
-			Page   spPage   `json:"page"`
-			Status spStatus `json:"status"`
-		}{page, status}, nil},
-		{"/api/v2/components.json", struct {
-			Page       spPage        `json:"page"`
-			Components []spComponent `json:"components"`
-		}{page, comps}, []string{"components"}},
-		{"/api/v2/incidents.json", incidentsDoc{page, firstN(incidents, 50)}, []string{"incidents"}},
-		{"/api/v2/incidents/unresolved.json", incidentsDoc{page, unresolved}, []string{"incidents"}},
-		{"/api/v2/scheduled-maintenances.json", maintDoc{page, firstN(maint, 50)}, []string{"maintenance"}},
-		{"/api/v2/scheduled-maintenances/upcoming.json", maintDoc{page, upcoming}, []string{"maintenance"}},
-		{"/api/v2/scheduled-maintenances/active.json", maintDoc{page, active}, []string{"maintenance"}},
-		{"/api/v2/journeys.json", struct {
-			Page     spPage       `json:"page"`
-			Journeys []journeyDoc `json:"journeys"`
-		}{page, journeys}, []string{"journeys"}},
+		{"/api/v2/summary.json", object(field{"page", page}, field{"components", comps}, field{"incidents", lists["unresolved"]},
+			field{"scheduled_maintenances", lists["current"]}, field{"status", status}), nil},
+		{"/api/v2/status.json", object(field{"page", page}, field{"status", status}), nil},
+		{"/api/v2/components.json", object(field{"page", page}, field{"components", comps}), []string{"components"}},
+		{"/api/v2/incidents.json", object(field{"page", page}, field{"incidents", lists["incidents"]}), []string{"incidents"}},
+		{"/api/v2/incidents/unresolved.json", object(field{"page", page}, field{"incidents", lists["unresolved"]}), []string{"incidents"}},
+		{"/api/v2/scheduled-maintenances.json", object(field{"page", page}, field{"scheduled_maintenances", lists["maintenance"]}), []string{"maintenance"}},
+		{"/api/v2/scheduled-maintenances/upcoming.json", object(field{"page", page}, field{"scheduled_maintenances", lists["upcoming"]}), []string{"maintenance"}},
+		{"/api/v2/scheduled-maintenances/active.json", object(field{"page", page}, field{"scheduled_maintenances", lists["active"]}), []string{"maintenance"}},
+		{"/api/v2/journeys.json", journeysJSON, []string{"journeys"}},
 	}
 	out := make([]doc, 0, len(docs))
 	for _, d := range docs {
-		b, err := json.Marshal(d.v)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, doc{path: d.path, kind: kindJSON, contentType: "application/json; charset=utf-8", body: b, tags: d.tags})
+		out = append(out, doc{path: d.path, kind: kindJSON, contentType: "application/json; charset=utf-8", body: d.body, tags: d.tags})
 	}
 	return out, nil
 }
 
-type incidentsDoc struct {
-	Page      spPage       `json:"page"`
-	Incidents []spIncident `json:"incidents"`
-}
-
-type maintDoc struct {
-	Page                  spPage       `json:"page"`
-	ScheduledMaintenances []spIncident `json:"scheduled_maintenances"`
+// spIncidentOf converts an incident for the API. comps holds the JSON of
+// the page's components by id; an archived component drops out.
+func spIncidentOf(m *model, in data.Incident, comps map[string][]byte) spIncident {
+	si := spIncident{
+		ID: in.ID, Name: in.Name, Status: string(in.Status), CreatedAt: spTime(in.CreatedAt), UpdatedAt: spTime(in.UpdatedAt),
+		MonitoringAt: spTime(in.MonitoringAt), ResolvedAt: spTime(in.ResolvedAt), Impact: string(in.Impact),
+		Shortlink: m.page.URL + "/incidents/" + in.ID, StartedAt: spTime(in.StartedAt), PageID: m.page.ID,
+		IncidentUpdates: make([]spUpdate, 0, len(in.Updates)), Components: []json.RawMessage{},
+	}
+	if in.Kind == data.KindMaintenance {
+		sf, su := spTime(in.ScheduledFor), spTime(in.ScheduledUntil)
+		si.ScheduledFor, si.ScheduledUntil = &sf, &su
+	}
+	for _, u := range in.Updates {
+		su := spUpdate{ID: u.ID, Status: string(u.Status), Body: u.Body, IncidentID: in.ID, CreatedAt: spTime(u.CreatedAt),
+			UpdatedAt: spTime(u.UpdatedAt), DisplayAt: spTime(u.DisplayAt), AffectedComponents: []spAffected{},
+			DeliverNotifications: true}
+		for _, a := range u.Affected {
+			su.AffectedComponents = append(su.AffectedComponents, spAffected{Code: a.ComponentID, Name: a.Name,
+				OldStatus: string(a.OldStatus), NewStatus: string(a.NewStatus)})
+		}
+		si.IncidentUpdates = append(si.IncidentUpdates, su)
+	}
+	for _, id := range in.ComponentIDs {
+		if c, ok := comps[id]; ok {
+			si.Components = append(si.Components, c)
+		}
+	}
+	return si
 }
 
 func firstN[T any](l []T, n int) []T {

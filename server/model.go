@@ -24,11 +24,25 @@ type model struct {
 	activeMaint    []data.Incident // in progress or verifying, soonest end first
 	journeyStatus  map[string]data.ComponentStatus
 	journeyUpdated map[string]time.Time
+
+	// Render keys (see memo.go).
+	incidentKeys map[string]uint64 // every field of each incident, by id
+	componentKey map[string]uint64 // every field of each component, by id
+	// pageKey covers what every page shares besides its own content: the
+	// stale notice and the time it names, and the component names that
+	// incidents show. A page rendered under another pageKey is out of date.
+	pageKey uint64
 }
 
 func newModel(p Page, snap *data.Snapshot, stale bool) *model {
 	m := &model{page: p, snap: snap, stale: stale, children: map[string][]string{}, names: map[string]string{},
-		journeyStatus: map[string]data.ComponentStatus{}, journeyUpdated: map[string]time.Time{}}
+		journeyStatus: map[string]data.ComponentStatus{}, journeyUpdated: map[string]time.Time{},
+		incidentKeys: make(map[string]uint64, len(snap.Incidents)+len(snap.Maintenances)),
+		componentKey: make(map[string]uint64, len(snap.Components))}
+	pk := newKeyHash().flag(stale)
+	if stale {
+		pk.time(snap.TakenAt)
+	}
 	var statuses []data.ComponentStatus
 	for _, j := range snap.Journeys {
 		m.journeyStatus[j.ID] = data.Operational
@@ -38,6 +52,8 @@ func newModel(p Page, snap *data.Snapshot, stale bool) *model {
 	for _, c := range snap.Components {
 		m.updatedAt = later(m.updatedAt, c.UpdatedAt)
 		m.names[c.ID] = c.Name
+		pk.str(c.ID).str(c.Name)
+		m.componentKey[c.ID] = newKeyHash().any(c).sum()
 		if c.GroupID != "" {
 			m.children[c.GroupID] = append(m.children[c.GroupID], c.ID)
 		}
@@ -49,7 +65,9 @@ func newModel(p Page, snap *data.Snapshot, stale bool) *model {
 		m.journeyUpdated[c.JourneyID] = later(m.journeyUpdated[c.JourneyID], c.UpdatedAt)
 	}
 	var impacts []data.Impact
+	m.pageKey = pk.sum()
 	for _, in := range snap.Incidents {
+		m.incidentKeys[in.ID] = newKeyHash().any(in).sum()
 		m.updatedAt = later(m.updatedAt, in.UpdatedAt)
 		m.incidents = append(m.incidents, in)
 		if in.Open() {
@@ -58,6 +76,7 @@ func newModel(p Page, snap *data.Snapshot, stale bool) *model {
 		}
 	}
 	for _, in := range snap.Maintenances {
+		m.incidentKeys[in.ID] = newKeyHash().any(in).sum()
 		m.updatedAt = later(m.updatedAt, in.UpdatedAt)
 		m.maintenances = append(m.maintenances, in)
 		switch {

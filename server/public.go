@@ -1,16 +1,22 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/statusd/statusd/data"
 )
 
 // servePublic answers every public GET and HEAD from the current snapshot.
-// It never touches the store: it picks prebuilt bytes by path and
-// Accept-Encoding and copies them.
+// It never touches the store for a document of the snapshot: it picks
+// prebuilt bytes by path and Accept-Encoding and copies them. Only the page
+// of an incident older than the snapshot may be read from the store, once,
+// through the archive.
 func (s *Server) servePublic(c *fiber.Ctx) error {
 	snap := s.snap.Load()
 	p := c.Path()
@@ -22,10 +28,43 @@ func (s *Server) servePublic(c *fiber.Ctx) error {
 	}
 	e := snap.entries[p]
 	if e == nil {
+		if id, ok := incidentPath(p); ok && s.archive.known(id) {
+			// c.Path() points into fasthttp's buffer, which the next
+			// request reuses; the archive keeps the id.
+			return s.serveArchived(c, snap, strings.Clone(id))
+		}
 		if strings.HasPrefix(p, "/api/") {
 			e = snap.notFoundJSON
 		} else {
 			e = snap.notFoundHTML
+		}
+	}
+	writeEntry(c, e)
+	return nil
+}
+
+// serveArchived answers for the page of an incident that is not in the
+// snapshot, from the archive's cache or rendered from the store.
+func (s *Server) serveArchived(c *fiber.Ctx, snap *snapshot, id string) error {
+	e, err := s.archive.load(id, snap.pageKey, func(ctx context.Context) (*entry, error) {
+		in, err := s.store.Incident(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		key := incidentKey(snap.model, newKeyHash().any(in).sum())
+		d, err := s.incidentDoc(snap.model, in, key, snap.pageSince)
+		if err != nil {
+			return nil, err
+		}
+		return s.makeEntry(d, nil, s.opts.Now()), nil
+	})
+	switch {
+	case errors.Is(err, data.ErrNotFound):
+		e = snap.notFoundHTML
+	case err != nil:
+		if e = s.archive.stale(id); e == nil {
+			s.log.Warn("read an archived incident", "id", id, "err", err)
+			return fiber.ErrServiceUnavailable
 		}
 	}
 	writeEntry(c, e)

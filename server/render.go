@@ -90,7 +90,11 @@ func paragraphs(body string) []string {
 	return out
 }
 
-func (s *Server) basePage(m *model, path, title string) *pageView {
+// basePage is the part every page shares. The time the data was read is
+// shown only where it matters, so that pages about the past (an incident,
+// the history) do not change with every rebuild: on the front page, and on
+// every page while the data is stale.
+func (s *Server) basePage(m *model, path, title string, generated bool) *pageView {
 	p := s.opts.Page
 	v := &pageView{
 		Lang:  p.Language,
@@ -98,14 +102,17 @@ func (s *Server) basePage(m *model, path, title string) *pageView {
 		Site: siteView{Name: p.Name, URL: p.URL, SupportURL: p.SupportURL, TimeZone: p.TimeZoneName,
 			Links: p.Links},
 		CSS: s.css.Path, JS: s.js.Path, Path: path,
-		Generated: s.timeView(m.snap.TakenAt), Stale: m.stale,
+		Stale:  m.stale,
 		Status: pageStatusView(m.status),
+	}
+	if generated || m.stale {
+		v.Generated = s.timeView(m.snap.TakenAt)
 	}
 	return v
 }
 
-func (s *Server) indexPage(m *model) *pageView {
-	v := s.basePage(m, "/", m.page.Name+" status")
+func (s *Server) indexPage(m *model) (*pageView, error) {
+	v := s.basePage(m, "/", m.page.Name+" status", true)
 	iv := &indexView{RecentDays: recentDays, UptimeDays: s.opts.HistoryDays}
 	for _, in := range m.openIncidents {
 		iv.Active = append(iv.Active, s.incidentView(m, in))
@@ -116,23 +123,22 @@ func (s *Server) indexPage(m *model) *pageView {
 	for _, in := range m.upcoming {
 		iv.Upcoming = append(iv.Upcoming, s.incidentView(m, in))
 	}
+	byJourney := map[string][]data.Component{}
+	for _, c := range m.snap.Components {
+		byJourney[c.JourneyID] = append(byJourney[c.JourneyID], c)
+	}
 	for _, j := range m.snap.Journeys {
 		jv := journeyView{ID: "journey-" + j.ID, Name: j.Name, Description: j.Description, Status: statusOf(m.journeyStatus[j.ID])}
 		groups := map[string]int{}
-		for _, c := range m.snap.Components {
-			if c.JourneyID != j.ID {
-				continue
-			}
+		for _, c := range byJourney[j.ID] {
 			if c.OnlyShowIfDegraded && c.Status == data.Operational {
 				continue
 			}
-			cv := componentView{ID: c.ID, Name: c.Name, Description: c.Description, Status: statusOf(c.Status), IsGroup: c.IsGroup}
-			if c.Status != data.Operational {
-				cv.Why, cv.WhySince = because(c), s.timeView(c.StatusChangedAt)
+			h, err := s.componentHTML(m, c)
+			if err != nil {
+				return nil, err
 			}
-			if !c.IsGroup && c.Showcase {
-				cv.Uptime = s.uptimeView(m.snap.Uptime[c.ID])
-			}
+			cv := componentView{HTML: h, IsGroup: c.IsGroup}
 			if gi, ok := groups[c.GroupID]; ok && c.GroupID != "" {
 				jv.Components[gi].Children = append(jv.Components[gi].Children, cv)
 				continue
@@ -159,7 +165,68 @@ func (s *Server) indexPage(m *model) *pageView {
 		iv.Recent = append(iv.Recent, dv)
 	}
 	v.Index = iv
-	return v
+	return v, nil
+}
+
+// componentHTML is a component's part of the front page (name, status,
+// description, uptime bar), rendered again only when one of them changed:
+// on a page of hundreds of components a status change re-renders one.
+func (s *Server) componentHTML(m *model, c data.Component) (template.HTML, error) {
+	bar := !c.IsGroup && c.Showcase
+	k := newKeyHash().u64(m.componentKey[c.ID]).flag(bar)
+	var days []data.DayUptime
+	if bar {
+		days = m.snap.Uptime[c.ID]
+		uptimeKey(k, days)
+	}
+	key := k.sum()
+	if h, ok := s.frags.components.get(key); ok {
+		return h, nil
+	}
+	cv := componentView{ID: c.ID, Name: c.Name, Description: c.Description, Status: statusOf(c.Status), IsGroup: c.IsGroup}
+	if c.Status != data.Operational {
+		cv.Why, cv.WhySince = because(c), s.timeView(c.StatusChangedAt)
+	}
+	if bar {
+		cv.Uptime = s.uptimeView(days)
+	}
+	var b strings.Builder
+	if err := s.tmpl.ExecuteTemplate(&b, "component", cv); err != nil {
+		return "", fmt.Errorf("render component %s: %w", c.ID, err)
+	}
+	h := template.HTML(b.String()) //nolint:gosec // html/template's output
+	s.frags.components.put(key, h)
+	return h, nil
+}
+
+// uptimeKey adds to k what uptimeView shows of days: per day its status,
+// its uptime to the hundredth of a percent, and its non-operational time to
+// the second; and the window's uptime. The time known, which grows with
+// every rebuild, is not shown and so not part of the key.
+func uptimeKey(k *keyHash, days []data.DayUptime) {
+	k.u64(uint64(len(days)))
+	if len(days) > 0 {
+		k.time(days[0].Date)
+	}
+	var known, down float64
+	for _, d := range days {
+		if !d.HasData {
+			k.u64(0)
+			continue
+		}
+		known += float64(d.Known)
+		down += float64(d.Major) + data.PartialOutageWeight*float64(d.Partial)
+		v := 1 | uint64(d.Worst.Severity()+1)<<1 | uint64(math.Floor(d.Uptime*10000))<<8
+		if d.Major|d.Partial|d.Degraded|d.Maintenance == 0 {
+			k.u64(v)
+			continue
+		}
+		k.u64(v | 1<<63).i64(int64(d.Major / time.Second)).i64(int64(d.Partial / time.Second)).
+			i64(int64(d.Degraded / time.Second)).i64(int64(d.Maintenance / time.Second))
+	}
+	if known > 0 {
+		k.u64(uint64(math.Floor((1 - down/known) * 10000)))
+	}
 }
 
 func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
@@ -167,16 +234,22 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 		return nil
 	}
 	u := &uptimeView{From: days[0].Date.Format("2 Jan 2006"), To: days[len(days)-1].Date.Format("2 Jan 2006")}
+	u.Days = make([]dayUptimeView, 0, len(days))
 	var known, down float64
 	for _, d := range days {
 		date := d.Date.Format("2 Jan 2006")
 		if !d.HasData {
-			u.Days = append(u.Days, dayUptimeView{Class: "none", Text: date + ": no data"})
+			u.Days = append(u.Days, dayUptimeView{Class: "none", Date: date, Text: "no data"})
 			continue
 		}
+		// Weighted by the day's recorded time, so that a day measured by
+		// probes counts with its measured uptime.
 		known += float64(d.Known)
-		down += d.Downtime()
-		text := date + ": " + percent(d.Uptime) + " uptime"
+		down += (1 - d.Uptime) * float64(d.Known)
+		text := percent(d.Uptime) + " uptime"
+		if d.Measured {
+			text += " measured by probes"
+		}
 		var notes []string
 		for _, x := range []struct {
 			label string
@@ -189,7 +262,7 @@ func (s *Server) uptimeView(days []data.DayUptime) *uptimeView {
 		if len(notes) > 0 {
 			text += "; " + strings.Join(notes, ", ")
 		}
-		u.Days = append(u.Days, dayUptimeView{Class: componentClass[d.Worst], Text: text})
+		u.Days = append(u.Days, dayUptimeView{Class: componentClass[d.Worst], Date: date, Text: text})
 	}
 	if known == 0 {
 		u.Percent = "No data"
@@ -227,7 +300,7 @@ func duration(d time.Duration) string {
 }
 
 func (s *Server) historyPage(m *model) *pageView {
-	v := s.basePage(m, "/history", "Incident history · "+m.page.Name+" status")
+	v := s.basePage(m, "/history", "Incident history · "+m.page.Name+" status", false)
 	hv := &historyView{}
 	loc := s.opts.Page.Location
 	for _, in := range m.incidents {
@@ -246,45 +319,96 @@ func (s *Server) historyPage(m *model) *pageView {
 }
 
 func (s *Server) incidentPage(m *model, in data.Incident) *pageView {
-	v := s.basePage(m, "/incidents/"+in.ID, in.Name+" · "+m.page.Name+" status")
+	v := s.basePage(m, "/incidents/"+in.ID, in.Name+" · "+m.page.Name+" status", false)
 	iv := s.incidentView(m, in)
 	v.Incident = &iv
 	return v
 }
 
 func (s *Server) errorPage(m *model, code int, title, msg string) *pageView {
-	v := s.basePage(m, "", title+" · "+m.page.Name+" status")
+	v := s.basePage(m, "", title+" · "+m.page.Name+" status", false)
 	v.Error = &errorView{Code: code, Title: title, Message: msg}
 	return v
 }
 
-// htmlDocs renders every public HTML page.
-func (s *Server) htmlDocs(m *model) ([]doc, error) {
-	const ct = "text/html; charset=utf-8"
+const htmlType = "text/html; charset=utf-8"
+
+// incidentDoc renders an incident's page. Its key covers the incident and
+// what every page shares; its Last-Modified is the later of the incident's
+// last update and the last change of what pages share, so that the page
+// has the same validators whether it comes from the snapshot or, once the
+// incident is older, from the archive.
+func (s *Server) incidentDoc(m *model, in data.Incident, key uint64, pageSince time.Time) (doc, error) {
+	path := "/incidents/" + in.ID
+	b, err := renderPage(s.tmpl, "incident.html", s.incidentPage(m, in))
+	if err != nil {
+		return doc{}, fmt.Errorf("render %s: %w", path, err)
+	}
+	return doc{path: path, kind: kindHTML, contentType: htmlType, body: b, tags: []string{"incident-" + in.ID},
+		key: key, modified: later(in.UpdatedAt, pageSince)}, nil
+}
+
+// incidentKey is the render key of the page of the incident whose own key
+// (every field of it) is ik.
+func incidentKey(m *model, ik uint64) uint64 {
+	return newKeyHash().str("incident").u64(ik).u64(m.pageKey).sum()
+}
+
+// htmlDocs renders every public HTML page whose key differs from the one it
+// had in prev; the others are carried over as they were.
+func (s *Server) htmlDocs(m *model, prev *snapshot) ([]doc, error) {
 	var out []doc
-	add := func(path, tmpl string, v *pageView, status int, tags ...string) error {
+	add := func(path, tmpl string, key uint64, view func() (*pageView, error), status int, tags ...string) error {
+		if e := prev.reusable(path, key); e != nil {
+			out = append(out, doc{path: path, reuse: e})
+			return nil
+		}
+		v, err := view()
+		if err != nil {
+			return fmt.Errorf("render %s: %w", path, err)
+		}
 		b, err := renderPage(s.tmpl, tmpl, v)
 		if err != nil {
 			return fmt.Errorf("render %s: %w", path, err)
 		}
-		out = append(out, doc{path: path, kind: kindHTML, status: status, contentType: ct, body: b, tags: tags})
+		out = append(out, doc{path: path, kind: kindHTML, status: status, contentType: htmlType, body: b, tags: tags, key: key})
 		return nil
 	}
-	if err := add("/", "index.html", s.indexPage(m), http.StatusOK, "page"); err != nil {
+	// The front page shows the time of the data, so it changes at every
+	// rebuild; its components are kept as fragments instead.
+	if err := add("/", "index.html", 0, func() (*pageView, error) { return s.indexPage(m) }, http.StatusOK, "page"); err != nil {
 		return nil, err
 	}
-	if err := add("/history", "history.html", s.historyPage(m), http.StatusOK, "history"); err != nil {
+	hk := newKeyHash().str("history").u64(m.pageKey)
+	for _, list := range [][]data.Incident{m.incidents, m.maintenances} {
+		hk.u64(uint64(len(list)))
+		for _, in := range list {
+			hk.u64(m.incidentKeys[in.ID])
+		}
+	}
+	if err := add("/history", "history.html", hk.sum(), func() (*pageView, error) { return s.historyPage(m), nil }, http.StatusOK, "history"); err != nil {
 		return nil, err
 	}
 	for _, list := range [][]data.Incident{m.incidents, m.maintenances} {
 		for _, in := range list {
-			if err := add("/incidents/"+in.ID, "incident.html", s.incidentPage(m, in), http.StatusOK, "incident-"+in.ID); err != nil {
+			path := "/incidents/" + in.ID
+			key := incidentKey(m, m.incidentKeys[in.ID])
+			if e := prev.reusable(path, key); e != nil {
+				out = append(out, doc{path: path, reuse: e})
+				continue
+			}
+			d, err := s.incidentDoc(m, in, key, s.frags.pageSince)
+			if err != nil {
 				return nil, err
 			}
+			out = append(out, d)
 		}
 	}
-	if err := add(notFoundPath, "error.html", s.errorPage(m, http.StatusNotFound, "Page not found",
-		"There is nothing at this address. The current status is on the front page."), http.StatusNotFound); err != nil {
+	nk := newKeyHash().str("404").u64(m.pageKey).sum()
+	if err := add(notFoundPath, "error.html", nk, func() (*pageView, error) {
+		return s.errorPage(m, http.StatusNotFound, "Page not found",
+			"There is nothing at this address. The current status is on the front page."), nil
+	}, http.StatusNotFound); err != nil {
 		return nil, err
 	}
 	return out, nil

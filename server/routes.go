@@ -40,6 +40,7 @@ func (s *Server) routes() *fiber.App {
 	if s.opts.Gatherer != nil && !s.opts.SeparateOps {
 		app.Get("/metrics", s.metricsHandler())
 	}
+	s.embedRoutes(app) // embed.go: /embed…, /badge…
 	// Every public document comes from the snapshot. Fiber's Get also
 	// answers HEAD.
 	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*"} {

@@ -18,10 +18,12 @@ import (
 	"github.com/statusd/statusd/data"
 )
 
-// Store is what the server reads: snapshots of the state, a signal when it
-// changes, and a health check. *data.Store satisfies it.
+// Store is what the server reads: snapshots of the state, an incident too
+// old for the snapshot, a signal when it changes, and a health check.
+// *data.Store satisfies it.
 type Store interface {
 	Snapshot(ctx context.Context, o data.SnapshotOptions) (*data.Snapshot, error)
+	Incident(ctx context.Context, id string) (data.Incident, error)
 	Subscribe() (<-chan struct{}, func())
 	Ping(ctx context.Context) error
 }
@@ -75,6 +77,9 @@ type Options struct {
 	// on its own listener; the public app then answers 404 there.
 	SeparateOps bool
 	Admin       AdminOptions // the admin UI and API; off without Admin.Store
+	// FrameAncestors are the origins allowed to frame /embed/frame
+	// (embed.go); every other page forbids framing.
+	FrameAncestors []string
 }
 
 func (o *Options) defaults() {
@@ -133,7 +138,10 @@ type Server struct {
 
 	buildMu  sync.Mutex     // one rebuild at a time
 	lastData *data.Snapshot // guarded by buildMu: the last data read, for stale rebuilds
+	frags    fragments      // guarded by buildMu: rendered pieces kept between rebuilds
 	assets   []doc          // rendered once: they change only with the binary
+	archive  archive        // pages of incidents older than the snapshot
+	embed    embedState     // guarded by buildMu: embed.go
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -308,7 +316,7 @@ func (s *Server) Rebuild(ctx context.Context) error {
 	s.buildMu.Lock()
 	defer s.buildMu.Unlock()
 	start := time.Now()
-	snap, err := s.store.Snapshot(ctx, data.SnapshotOptions{Days: s.opts.HistoryDays, Location: s.opts.Page.Location})
+	snap, err := s.store.Snapshot(ctx, s.snapshotOptions())
 	result := "ok"
 	stale := false
 	if err != nil {
@@ -337,48 +345,6 @@ func (s *Server) Rebuild(ctx context.Context) error {
 	s.metrics.rebuilds.WithLabelValues(result).Inc()
 	s.metrics.rebuildSeconds.Observe(time.Since(start).Seconds())
 	return nil
-}
-
-// render builds every public document of m into a new snapshot, reusing the
-// previous snapshot's entries for documents whose bytes did not change.
-func (s *Server) render(m *model) (*snapshot, error) {
-	var docs []doc
-	html, err := s.htmlDocs(m)
-	if err != nil {
-		return nil, err
-	}
-	docs = append(docs, html...)
-	api, err := apiDocs(m)
-	if err != nil {
-		return nil, err
-	}
-	docs = append(docs, api...)
-	feed, err := s.feedDocs(m)
-	if err != nil {
-		return nil, err
-	}
-	docs = append(docs, feed...)
-	docs = append(docs, s.assets...)
-
-	prev := s.snap.Load()
-	next := &snapshot{entries: make(map[string]*entry, len(docs))}
-	now := s.opts.Now()
-	for _, d := range docs {
-		var old *entry
-		if prev != nil {
-			old = prev.entries[d.path]
-		}
-		next.entries[d.path] = s.makeEntry(d, old, now)
-	}
-	next.notFoundHTML = next.entries[notFoundPath]
-	delete(next.entries, notFoundPath)
-	var prevJSON *entry
-	if prev != nil {
-		prevJSON = prev.notFoundJSON
-	}
-	next.notFoundJSON = s.makeEntry(doc{kind: kindJSON, status: 404, contentType: "application/json; charset=utf-8",
-		body: []byte(`{"error":"not found"}`)}, prevJSON, now)
-	return next, nil
 }
 
 // dataAge is how old the served data is.

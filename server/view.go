@@ -90,6 +90,10 @@ type componentView struct {
 	WhySince timeView
 	Children []componentView // a group's components
 	Uptime   *uptimeView     // nil when the uptime bar is not shown
+	// HTML, when set, is the "component" template's output for this view,
+	// kept from an earlier rebuild; the other fields but IsGroup and
+	// Children are then left empty.
+	HTML template.HTML
 }
 
 // uptimeView is a component's uptime bar.
@@ -100,11 +104,11 @@ type uptimeView struct {
 	Days    []dayUptimeView
 }
 
-// dayUptimeView is one bar of the uptime chart. Text is its text
-// alternative, and says "no data" for days without any.
+// dayUptimeView is one day of the uptime chart.
 type dayUptimeView struct {
 	Class string // ok, degraded, partial, major, maint, none
-	Text  string // e.g. "3 Nov 2026: 99.21% uptime, partial outage for 1 h 20 min"
+	Date  string // e.g. "3 Nov 2026"
+	Text  string // e.g. "99.21% uptime; partial outage 1 h 20 min", "100% uptime", or "no data"
 }
 
 // incidentView is an incident or a maintenance.

@@ -20,12 +20,15 @@ function local() {
 
 var main = d.querySelector("main"), seen = main && main.innerHTML, etag;
 
-// The same link keeps focus.
+// Focus and open lists of days outlive a refresh.
+function k(x) { return x.closest(".comp").querySelector("h3").textContent; }
 function swap(old, now) {
-  var a = d.activeElement, q = old.contains(a) && a.getAttribute("href"), i;
+  var a = d.activeElement, q = old.contains(a) && a.getAttribute("href"), i,
+    o = [].map.call(old.querySelectorAll("details[open]"), k);
   q = q && 'a[href="' + CSS.escape(q) + '"]';
   if (q) i = [].indexOf.call(old.querySelectorAll(q), a);
   old.replaceChildren.apply(old, Array.from(now.childNodes));
+  old.querySelectorAll("details").forEach(function (x) { x.open = o.includes(k(x)); });
   a = q && old.querySelectorAll(q)[i];
   if (a) a.focus({preventScroll: true});
 }
@@ -47,10 +50,6 @@ function refresh() {
     });
   }).catch(Boolean);
 }
-
-// Esc hides bar tooltips (WCAG 1.4.13)
-d.addEventListener("keydown", function (e) { if (e.key === "Escape") h.classList.add("nt"); });
-d.addEventListener("mousemove", function () { h.classList.remove("nt"); });
 
 local();
 setInterval(refresh, 60000);

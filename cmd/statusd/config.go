@@ -20,11 +20,17 @@ type Config struct {
 	Snapshot SnapshotConfig
 	Cache    CacheConfig
 	Journeys []JourneyConfig
+	Probing  ProbingConfig
 	Probes   []ProbeConfig
 	SLOs     []SLOConfig
 	Notifier NotifierConfig
 	Redis    *RedisConfig // nil unless the file has a redis section
 	Admin    AdminConfig
+
+	// getenv is the environment the file was checked with; probes read
+	// their secrets from it when they are built.
+	getenv func(string) string
+	Embed  EmbedConfig // config_embed.go
 	// IncidentTemplates are message templates from incident_templates.
 	IncidentTemplates []data.MessageTemplate
 	Maintenance       MaintenanceConfig
@@ -108,6 +114,7 @@ func ParseConfig(name string, src []byte, getenv func(string) string) (*Config, 
 	if len(c.problems) > 0 {
 		return nil, c.err()
 	}
+	cfg.getenv = getenv
 	return cfg, nil
 }
 
@@ -148,11 +155,13 @@ type rawConfig struct {
 	Snapshot rawSnapshot  `yaml:"snapshot"`
 	Cache    rawCache     `yaml:"cache"`
 	Journeys []rawJourney `yaml:"journeys"`
+	Probing  rawProbing   `yaml:"probing"`
 	Probes   []rawProbe   `yaml:"probes"`
 	SLOs     []rawSLO     `yaml:"slos"`
 	Notifier rawNotifier  `yaml:"notifier"`
 	Redis    *rawRedis    `yaml:"redis"`
 	Admin    rawAdmin     `yaml:"admin"`
+	Embed    rawEmbed     `yaml:"embed"`
 
 	IncidentTemplates []rawMessageTemplate `yaml:"incident_templates"`
 	Maintenance       rawMaintenanceConfig `yaml:"maintenance"`
@@ -170,11 +179,13 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).snapshot,
 	(*checker).cache,
 	(*checker).journeys,
+	(*checker).probing,
 	(*checker).probes,
 	(*checker).slos,
 	(*checker).notifier,
 	(*checker).redis,
 	(*checker).admin,
+	func(c *checker, raw *rawConfig, cfg *Config) { c.embed(&raw.Embed, &cfg.Embed) }, // config_embed.go
 	(*checker).incidentTemplates,
 	(*checker).maintenance,
 }

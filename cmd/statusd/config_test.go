@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the .want files of testdata/bad")
 
 // testEnv is the environment the fixtures are loaded with.
-var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret"}
+var testEnv = map[string]string{"SMTP_PASSWORD": "smtp-secret", "REDIS_PASSWORD": "redis-secret", "PROBE_KEY": "probe-key", "PROBE_PASSWORD": "probe-password"}
 
 func envFunc(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
@@ -122,8 +122,10 @@ func TestParseConfigDefaults(t *testing.T) {
 			Components: []ComponentConfig{{ID: "auth-api", Name: "Authentication API", Showcase: true}},
 		}},
 		Admin:       AdminConfig{Enabled: true, SessionIdle: time.Hour, SessionMax: 12 * time.Hour},
+		Probing:     ProbingConfig{Region: "local", Concurrency: 256, MinInterval: 5 * time.Second, ResultsRetention: 7 * 24 * time.Hour, MajorOutageShare: 1},
 		Maintenance: MaintenanceConfig{Reminders: []time.Duration{24 * time.Hour, time.Hour}},
 	}
+	cfg.getenv = nil // a func is never deeply equal to another
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("LoadConfig(minimal.yaml) =\n%+v\nwant\n%+v", cfg, want)
 	}
@@ -169,7 +171,7 @@ func TestParseConfigFull(t *testing.T) {
 		{"redis password", cfg.Redis.Password, "redis-secret"},
 		{"redis db", cfg.Redis.DB, 3},
 		{"component count", cfg.componentCount(), 5},
-		{"admin listen", cfg.Admin.Listen, "127.0.0.1:8081"},
+		{"admin listen", cfg.Admin.Listen, "127.0.0.1:8082"},
 		{"admin session idle", cfg.Admin.SessionIdle, 30 * time.Minute},
 		{"admin session max", cfg.Admin.SessionMax, 7 * 24 * time.Hour},
 		{"admin proxy header", cfg.Admin.ProxyHeader, "X-Forwarded-For"},
@@ -425,7 +427,7 @@ func TestRunCheckConfig(t *testing.T) {
 		},
 		{
 			name: "from STATUSD_CONFIG", env: map[string]string{"STATUSD_CONFIG": "../../config.example.yaml"},
-			wantCode: 0, wantStdout: "../../config.example.yaml: ok (4 journeys, 11 components, 4 probes)\n",
+			wantCode: 0, wantStdout: "../../config.example.yaml: ok (4 journeys, 11 components, 9 probes)\n",
 		},
 		{
 			name: "flag wins over STATUSD_CONFIG", args: []string{"--config", "testdata/good/minimal.yaml"},

@@ -8,6 +8,7 @@
 //	statusd set-status [--config FILE] [--db PATH] COMPONENT STATUS
 //	statusd healthcheck [--url URL]
 //	statusd user add|list|disable|enable|role|passwd ...
+//	statusd demo-upstream [--listen ADDR] | set TARGET MODE | show
 //	statusd version
 package main
 
@@ -45,6 +46,7 @@ Usage:
   statusd set-status [--reason TEXT] COMPONENT STATUS         change a component's status
   statusd healthcheck [--url URL]                            exit 0 if a running statusd is healthy
   statusd user add|list|disable|enable|role|passwd ...       manage admin accounts (statusd user help)
+  statusd demo-upstream [--listen ADDR] | set TARGET MODE    a fake shop for the example's probes
   statusd version                                            print the version
 
 Environment: STATUSD_CONFIG, STATUSD_LISTEN, STATUSD_OPS_LISTEN, STATUSD_DB,
@@ -71,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runHealthcheck(ctx, args[1:], stdout, stderr)
 	case "user":
 		return runUser(ctx, args[1:], os.Stdin, stdout, stderr, getenv)
+	case "demo-upstream":
+		return runDemoUpstream(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "statusd %s\n", version)
 		return 0

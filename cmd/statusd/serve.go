@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/statusd/statusd/data"
+	"github.com/statusd/statusd/probes"
+	"github.com/statusd/statusd/probes/demo"
 	"github.com/statusd/statusd/server"
 )
 
@@ -30,6 +32,10 @@ type Main struct {
 	Store    *data.Store
 	Server   *server.Server
 	Registry *prometheus.Registry
+	// Probes runs the configured probes (nil without any); Demo is the
+	// in-process demo shop of probing.demo_upstream (nil when not set).
+	Probes *probes.Service
+	Demo   *demo.Server
 
 	// after waits out the drain delay; nil is time.After. Tests replace it
 	// to end the drain when they choose.
@@ -47,8 +53,9 @@ type Main struct {
 // Run starts statusd's subsystems in this order: the database (opened,
 // migrated, and the configured journeys and components synced into it), the
 // snapshot builder (the first snapshot rendered), the watch for commits by
-// other processes, the operations listener when server.ops_listen is set,
-// and the public listener. It returns once both listeners are bound. If a
+// other processes, the maintenance scheduler, the demo shop when
+// probing.demo_upstream is set, the probes, the operations listener when
+// server.ops_listen is set, and the public listener. It returns once both listeners are bound. If a
 // subsystem fails to start, those already started are stopped again.
 func (m *Main) Run(ctx context.Context) error {
 	cfg := m.Config
@@ -66,6 +73,14 @@ func (m *Main) Run(ctx context.Context) error {
 		&loop{name: "maintenance scheduler", run: func(ctx context.Context) {
 			m.Store.RunMaintenance(ctx, 30*time.Second, func(err error) { m.Logger.Error("advance maintenance", "err", err) })
 		}},
+	}
+	// Probes start after the store and the maintenance scheduler and stop
+	// after the listeners: the page keeps its last status to the end.
+	if cfg.Probing.DemoUpstream != "" {
+		subs = append(subs, funcs{"demo upstream", m.startDemo, m.stopDemo})
+	}
+	if len(cfg.Probes) > 0 {
+		subs = append(subs, funcs{"probes", m.startProbes, m.stopProbes})
 	}
 	subs = append(subs, m.incidentSubsystems()...)
 	if cfg.Server.OpsListen != "" {
@@ -148,8 +163,9 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
-		SeparateOps: cfg.Server.OpsListen != "",
-		Admin:       m.incidentOptions(adminOptions(cfg.Admin, m.Store)),
+		SeparateOps:    cfg.Server.OpsListen != "",
+		Admin:          m.incidentOptions(adminOptions(cfg.Admin, m.Store)),
+		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
 	})
 	if err != nil {
 		return err
