@@ -148,7 +148,7 @@ func TestIncidentBrowser(t *testing.T) {
 	}
 	axe("incident with postmortem")
 
-	run("sign out", chromedp.Click(chromedp.CSS(".who button")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	run("sign out", chromedp.Click(chromedp.CSS(".who button")), chromedp.WaitVisible(chromedp.ID("#email")))
 	if txt := textOf(".notice"); !strings.Contains(txt, "signed out") {
 		t.Errorf("after signing out: %q", txt)
 	}
