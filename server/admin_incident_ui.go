@@ -228,11 +228,11 @@ func (a *admin) readMessageForm(c *fiber.Ctx) rawMessage {
 		Body: c.FormValue("body"), Note: c.FormValue("note"), NextUpdate: c.FormValue("next_update"), Start: c.FormValue("start"),
 		End: c.FormValue("end"), Notify: c.FormValue("notify") == "1", Auto: c.FormValue("auto") == "1",
 		Components: map[string]string{}, Vars: map[string]string{}}
-	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+	for k, v := range c.Request().PostArgs().All() {
 		if id, ok := strings.CutPrefix(string(k), "c."); ok && len(v) > 0 {
 			r.Components[id] = string(v)
 		}
-	})
+	}
 	for _, id := range formValues(c, "component") {
 		r.Components[id] = "affected"
 	}
