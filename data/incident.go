@@ -39,11 +39,14 @@ type IncidentUpdate struct {
 	ID         string
 	IncidentID string
 	Status     IncidentStatus
-	Body       string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	DisplayAt  time.Time
-	Affected   []AffectedComponent
+	Body       string // plain text: the API, feeds, email and webhooks carry it
+	// BodyHTML is Body as the page shows it, rendered from Markdown when it
+	// was published; "" for an update posted as plain text.
+	BodyHTML  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DisplayAt time.Time
+	Affected  []AffectedComponent
 }
 
 // AffectedComponent records a component status change made by an update.
@@ -79,6 +82,8 @@ type NewIncident struct {
 	Status IncidentStatus // investigating, identified or monitoring; investigating if empty
 	Impact Impact         // none, minor, major or critical; none if empty
 	Body   string
+	// BodyHTML is Body rendered for the page ("" shows Body as text).
+	BodyHTML string
 	// Components declares the status of affected components during the
 	// incident: each becomes the component's incident input.
 	Components map[string]ComponentStatus
@@ -91,6 +96,7 @@ type NewIncident struct {
 type NewMaintenance struct {
 	Name           string
 	Body           string
+	BodyHTML       string // Body rendered for the page ("" shows Body as text)
 	ScheduledFor   time.Time
 	ScheduledUntil time.Time
 	ComponentIDs   []string
@@ -105,6 +111,7 @@ type NewMaintenance struct {
 type NewUpdate struct {
 	Status     IncidentStatus
 	Body       string
+	BodyHTML   string // Body rendered for the page ("" shows Body as text)
 	Components map[string]ComponentStatus
 	Actor      string
 	Silent     bool // publish without notifying subscribers

@@ -26,35 +26,42 @@ func (s *Store) CreateIncident(ctx context.Context, n NewIncident) (Incident, er
 	}
 	id := s.NewID()
 	err := s.write(ctx, "create incident", func(tx *sql.Tx) error {
-		now := s.Now()
-		var monitoringAt time.Time
-		if n.Status == Monitoring {
-			monitoringAt = now
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at, monitoring_at)
-			VALUES (?, 'incident', ?, ?, ?, ?, ?, ?, ?)`, id, n.Name, n.Status, n.Impact, ms(now), ms(now), ms(now), nullMS(monitoringAt)); err != nil {
-			return err
-		}
-		inc, err := readIncidentRow(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
-		if ch.updateID, err = s.insertUpdate(ctx, tx, id, n.Status, n.Body, now); err != nil {
-			return err
-		}
-		if err := s.declareTx(ctx, tx, ch, n.Components); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, n.Actor, "incident.create", id, n.Name); err != nil {
-			return err
-		}
-		return s.announceTx(ctx, tx, ch, EventIncidentCreated, "", n.Body, !n.Silent)
+		_, err := s.createIncidentTx(ctx, tx, id, n)
+		return err
 	})
 	if err != nil {
 		return Incident{}, err
 	}
 	return s.Incident(ctx, id)
+}
+
+// createIncidentTx is CreateIncident inside tx, for n already validated. It
+// returns the first update's id.
+func (s *Store) createIncidentTx(ctx context.Context, tx *sql.Tx, id string, n NewIncident) (string, error) {
+	now := s.Now()
+	var monitoringAt time.Time
+	if n.Status == Monitoring {
+		monitoringAt = now
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at, monitoring_at)
+		VALUES (?, 'incident', ?, ?, ?, ?, ?, ?, ?)`, id, n.Name, n.Status, n.Impact, ms(now), ms(now), ms(now), nullMS(monitoringAt)); err != nil {
+		return "", err
+	}
+	inc, err := readIncidentRow(ctx, tx, id)
+	if err != nil {
+		return "", err
+	}
+	ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
+	if ch.updateID, err = s.insertUpdate(ctx, tx, id, n.Status, n.Body, n.BodyHTML, now); err != nil {
+		return "", err
+	}
+	if err := s.declareTx(ctx, tx, ch, n.Components); err != nil {
+		return "", err
+	}
+	if err := s.audit(ctx, tx, n.Actor, "incident.create", id, n.Name); err != nil {
+		return "", err
+	}
+	return ch.updateID, s.announceTx(ctx, tx, ch, EventIncidentCreated, "", n.Body, !n.Silent)
 }
 
 // CreateMaintenance schedules a maintenance with its first update. Its
@@ -67,37 +74,44 @@ func (s *Store) CreateMaintenance(ctx context.Context, n NewMaintenance) (Incide
 	}
 	id := s.NewID()
 	err := s.write(ctx, "create maintenance", func(tx *sql.Tx) error {
-		now := s.Now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at,
-			scheduled_for, scheduled_until, auto_transition)
-			VALUES (?, 'maintenance', ?, 'scheduled', 'maintenance', ?, ?, ?, ?, ?, ?)`,
-			id, n.Name, ms(now), ms(now), ms(now), ms(n.ScheduledFor), ms(n.ScheduledUntil), n.AutoTransition); err != nil {
-			return err
-		}
-		inc, err := readIncidentRow(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
-		if ch.updateID, err = s.insertUpdate(ctx, tx, id, Scheduled, n.Body, now); err != nil {
-			return err
-		}
-		same := map[string]ComponentStatus{}
-		for _, c := range n.ComponentIDs {
-			same[c] = "" // linked; nothing declared until the window starts
-		}
-		if err := s.declareTx(ctx, tx, ch, same); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, n.Actor, "maintenance.create", id, n.Name); err != nil {
-			return err
-		}
-		return s.announceTx(ctx, tx, ch, EventMaintenanceScheduled, "", n.Body, !n.Silent)
+		_, err := s.createMaintenanceTx(ctx, tx, id, n)
+		return err
 	})
 	if err != nil {
 		return Incident{}, err
 	}
 	return s.Incident(ctx, id)
+}
+
+// createMaintenanceTx is CreateMaintenance inside tx, for n already
+// validated. It returns the first update's id.
+func (s *Store) createMaintenanceTx(ctx context.Context, tx *sql.Tx, id string, n NewMaintenance) (string, error) {
+	now := s.Now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO incidents(id, kind, name, status, impact, created_at, updated_at, started_at,
+		scheduled_for, scheduled_until, auto_transition)
+		VALUES (?, 'maintenance', ?, 'scheduled', 'maintenance', ?, ?, ?, ?, ?, ?)`,
+		id, n.Name, ms(now), ms(now), ms(now), ms(n.ScheduledFor), ms(n.ScheduledUntil), n.AutoTransition); err != nil {
+		return "", err
+	}
+	inc, err := readIncidentRow(ctx, tx, id)
+	if err != nil {
+		return "", err
+	}
+	ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
+	if ch.updateID, err = s.insertUpdate(ctx, tx, id, Scheduled, n.Body, n.BodyHTML, now); err != nil {
+		return "", err
+	}
+	same := map[string]ComponentStatus{}
+	for _, c := range n.ComponentIDs {
+		same[c] = "" // linked; nothing declared until the window starts
+	}
+	if err := s.declareTx(ctx, tx, ch, same); err != nil {
+		return "", err
+	}
+	if err := s.audit(ctx, tx, n.Actor, "maintenance.create", id, n.Name); err != nil {
+		return "", err
+	}
+	return ch.updateID, s.announceTx(ctx, tx, ch, EventMaintenanceScheduled, "", n.Body, !n.Silent)
 }
 
 // AddUpdate posts an update on an incident or maintenance, moving it to the
@@ -119,7 +133,8 @@ func (s *Store) AddUpdate(ctx context.Context, incidentID string, n NewUpdate) (
 		return Incident{}, err
 	}
 	err := s.write(ctx, "add incident update", func(tx *sql.Tx) error {
-		return s.addUpdateTx(ctx, tx, incidentID, n)
+		_, err := s.addUpdateTx(ctx, tx, incidentID, n)
+		return err
 	})
 	if err != nil {
 		return Incident{}, err
@@ -127,14 +142,16 @@ func (s *Store) AddUpdate(ctx context.Context, incidentID string, n NewUpdate) (
 	return s.Incident(ctx, incidentID)
 }
 
-func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, n NewUpdate) error {
+// addUpdateTx is AddUpdate inside tx, for n already validated. It returns
+// the update's id.
+func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, n NewUpdate) (string, error) {
 	inc, err := readIncidentRow(ctx, tx, incidentID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	from := inc.status
 	if !CanMove(inc.kind, from, n.Status) {
-		return fmt.Errorf("%s %s cannot go from %s to %s: %w", inc.kind, incidentID, from, n.Status, ErrConflict)
+		return "", fmt.Errorf("%s %s cannot go from %s to %s: %w", inc.kind, incidentID, from, n.Status, ErrConflict)
 	}
 	now := s.Now()
 	set := []string{"status = ?", "updated_at = ?"}
@@ -151,14 +168,14 @@ func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, 
 	}
 	args = append(args, incidentID)
 	if _, err := tx.ExecContext(ctx, "UPDATE incidents SET "+strings.Join(set, ", ")+" WHERE id = ?", args...); err != nil {
-		return err
+		return "", err
 	}
 	if inc, err = readIncidentRow(ctx, tx, incidentID); err != nil {
-		return err
+		return "", err
 	}
 	ch := &incidentChange{inc: inc, actor: n.Actor, old: map[string]ComponentStatus{}}
-	if ch.updateID, err = s.insertUpdate(ctx, tx, incidentID, n.Status, n.Body, now); err != nil {
-		return err
+	if ch.updateID, err = s.insertUpdate(ctx, tx, incidentID, n.Status, n.Body, n.BodyHTML, now); err != nil {
+		return "", err
 	}
 	wasOpen := (Incident{Kind: inc.kind, Status: from}).Open()
 	isOpen := (Incident{Kind: inc.kind, Status: n.Status}).Open()
@@ -168,7 +185,7 @@ func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, 
 		// Resolved, postmortem or completed: the incident no longer speaks
 		// for its components. (Components named anyway are recorded.)
 		if err := s.withdrawTx(ctx, tx, ch); err != nil {
-			return err
+			return "", err
 		}
 		kind = EventIncidentUpdated
 		if wasOpen {
@@ -181,26 +198,26 @@ func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, 
 		comps := n.Components
 		if len(comps) == 0 && !wasOpen {
 			if comps, err = lastDeclared(ctx, tx, incidentID); err != nil {
-				return err
+				return "", err
 			}
 		}
 		if err := s.declareTx(ctx, tx, ch, comps); err != nil {
-			return err
+			return "", err
 		}
 		kind = EventIncidentUpdated
 	default: // an open maintenance
 		comps := n.Components
 		if n.Status == Scheduled {
 			if len(comps) > 0 {
-				return Invalid("components", "a scheduled maintenance affects no status until it starts")
+				return "", Invalid("components", "a scheduled maintenance affects no status until it starts")
 			}
 		} else if len(comps) == 0 && from == Scheduled {
 			if comps, err = linkedComponents(ctx, tx, incidentID, UnderMaintenance); err != nil {
-				return err
+				return "", err
 			}
 		}
 		if err := s.declareTx(ctx, tx, ch, comps); err != nil {
-			return err
+			return "", err
 		}
 		kind = EventMaintenanceUpdated
 		if from == Scheduled && n.Status == InProgress {
@@ -208,9 +225,9 @@ func (s *Store) addUpdateTx(ctx context.Context, tx *sql.Tx, incidentID string, 
 		}
 	}
 	if err := s.audit(ctx, tx, n.Actor, string(inc.kind)+".update", incidentID, fmt.Sprintf("%s → %s", from, n.Status)); err != nil {
-		return err
+		return "", err
 	}
-	return s.announceTx(ctx, tx, ch, kind, from, n.Body, !n.Silent)
+	return ch.updateID, s.announceTx(ctx, tx, ch, kind, from, n.Body, !n.Silent)
 }
 
 // incidentRow is an incident's own columns, read inside a transaction.
@@ -437,10 +454,10 @@ func (s *Store) announceTx(ctx context.Context, tx *sql.Tx, ch *incidentChange, 
 		Notify: notify, Actor: ch.actor})
 }
 
-func (s *Store) insertUpdate(ctx context.Context, tx *sql.Tx, incidentID string, status IncidentStatus, body string, now time.Time) (string, error) {
+func (s *Store) insertUpdate(ctx context.Context, tx *sql.Tx, incidentID string, status IncidentStatus, body, bodyHTML string, now time.Time) (string, error) {
 	id := s.NewID()
-	_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(id, incident_id, status, body, created_at, updated_at, display_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, id, incidentID, status, body, ms(now), ms(now), ms(now))
+	_, err := tx.ExecContext(ctx, `INSERT INTO incident_updates(id, incident_id, status, body, body_html, created_at, updated_at, display_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, incidentID, status, body, bodyHTML, ms(now), ms(now), ms(now))
 	return id, err
 }
 
@@ -535,7 +552,7 @@ func loadIncidents(ctx context.Context, q querier, where string, args ...any) ([
 		return nil, err
 	}
 
-	rows, err = q.QueryContext(ctx, `SELECT id, incident_id, status, body, created_at, updated_at, display_at
+	rows, err = q.QueryContext(ctx, `SELECT id, incident_id, status, body, body_html, created_at, updated_at, display_at
 		FROM incident_updates WHERE incident_id IN (`+sub+`) ORDER BY display_at DESC, rowid DESC`, args...)
 	if err != nil {
 		return nil, err
@@ -544,7 +561,7 @@ func loadIncidents(ctx context.Context, q querier, where string, args ...any) ([
 	for rows.Next() {
 		var u IncidentUpdate
 		var created, updated, display int64
-		if err := rows.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &created, &updated, &display); err != nil {
+		if err := rows.Scan(&u.ID, &u.IncidentID, &u.Status, &u.Body, &u.BodyHTML, &created, &updated, &display); err != nil {
 			return nil, err
 		}
 		u.CreatedAt, u.UpdatedAt, u.DisplayAt = fromMS(created), fromMS(updated), fromMS(display)

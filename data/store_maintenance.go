@@ -70,7 +70,8 @@ func (s *Store) AdvanceMaintenance(ctx context.Context) (int, error) {
 			if !inc.auto || !CanMove(KindMaintenance, inc.status, m.to) || inc.status == m.to {
 				return errSkip
 			}
-			return s.addUpdateTx(ctx, tx, m.id, NewUpdate{Status: m.to, Body: body, Actor: "statusd"})
+			_, err = s.addUpdateTx(ctx, tx, m.id, NewUpdate{Status: m.to, Body: body, Actor: "statusd"})
+			return err
 		})
 		if errors.Is(err, errSkip) {
 			continue

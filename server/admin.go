@@ -75,6 +75,15 @@ type AdminOptions struct {
 	// TrustedProxies, if set, are the only peers (IPs or CIDR ranges)
 	// whose ProxyHeader and X-Forwarded-Proto are believed.
 	TrustedProxies []string
+	// Templates are message templates from the configuration, beside the
+	// built-in ones (a configured one with a built-in's id replaces it).
+	Templates []data.MessageTemplate
+	// AutoPublish names the journeys whose drafts proposed by detection are
+	// published without waiting for a person.
+	AutoPublish map[string]bool
+	// Previewer renders previews of email and webhooks as the notifier
+	// sends them; nil renders them in the admin.
+	Previewer MessagePreviewer
 	// Separate keeps the admin off the public listener: the caller serves
 	// AdminApp on a listener of its own (an internal address, say), and
 	// /admin and /api/admin on the public listener are public 404s.
@@ -124,6 +133,12 @@ type admin struct {
 	dummyHash string
 
 	api []apiRoute // the API's routes, from which the OpenAPI document is made
+
+	// incidents is the store's incident workflow (drafts, publish, notes,
+	// templates); nil when the store has none. builtin are the built-in and
+	// configured message templates.
+	incidents IncidentStore
+	builtin   []data.MessageTemplate
 }
 
 // adminContentSecurityPolicy allows the admin stylesheet and nothing else:
@@ -146,6 +161,9 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 		return nil, err
 	}
 	if a.dummyHash, err = HashPassword("not a password anyone has: " + rand.Text()); err != nil {
+		return nil, err
+	}
+	if err := a.initIncidents(); err != nil {
 		return nil, err
 	}
 	a.app = fiber.New(fiber.Config{

@@ -143,6 +143,7 @@ func (a *admin) apiRoutes() {
 			Response: apiTokenJSON{}, Status: 200, Handler: a.apiRevokeToken},
 	}
 	a.api = append(a.api, a.overrideAPIRoutes()...)
+	a.api = append(a.api, a.incidentAPIRoutes()...)
 	for _, r := range a.api {
 		h := r.Handler
 		if !r.Public {

@@ -93,6 +93,9 @@ func TestAdminScopeMatrix(t *testing.T) {
 		{"PUT", "/api/admin/components/payments/override", apiOverrideSet{Status: "partial_outage", Reason: "matrix"}, data.ScopeComponentsWrite},
 		{"DELETE", "/api/admin/components/payments/override", nil, data.ScopeComponentsWrite},
 	}
+	for _, c := range incidentScopeCalls() {
+		calls = append(calls, call(c))
+	}
 	// Every documented endpoint but the document itself is in the matrix.
 	for _, r := range h.srv.admin.api {
 		if r.Public {

@@ -21,6 +21,7 @@ func (a *admin) uiRoutes() {
 	g.Get("/", a.require(permView, a.dashboard))
 	g.Get("/components/:id", a.require(permView, a.componentPage))
 	a.overrideRoutes(g)
+	a.incidentRoutes(g)
 	g.Get("/users", a.require(permUsers, a.usersPage))
 	g.Post("/users", a.require(permUsers, a.createUser))
 	// The account is a form field, not a path segment: an address may
@@ -74,6 +75,9 @@ func (a *admin) dashboard(c *fiber.Ctx) error {
 		dv.Journeys = append(dv.Journeys, jv)
 	}
 	v.Dashboard = dv
+	if v.Work, err = a.dashboardWork(c); err != nil {
+		return err
+	}
 	return a.render(c, "dashboard.html", v)
 }
 

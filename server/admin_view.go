@@ -20,7 +20,8 @@ import (
 // frame every page shares and exactly one page-specific part.
 
 // adminPages are the templates handlers render; each must exist.
-var adminPages = []string{"login.html", "dashboard.html", "component.html", "users.html", "tokens.html", "audit.html", "error.html"}
+var adminPages = []string{"login.html", "dashboard.html", "component.html", "users.html", "tokens.html", "audit.html", "error.html",
+	"incidents.html", "incident.html", "incident_form.html", "draft.html", "templates.html"}
 
 type adminView struct {
 	Title    string // the page's own title; the site name is added
@@ -42,6 +43,7 @@ type adminView struct {
 	Tokens    *tokensView
 	Audit     *auditView
 	Error     *adminErrorView
+	Work      *workView // incidents, drafts, maintenance and templates (admin_incident_view.go)
 }
 
 type navItem struct {
@@ -233,6 +235,8 @@ func (a *admin) base(c *fiber.Ctx, title string) *adminView {
 			perm      permission
 		}{
 			{"Dashboard", "/admin/", permView},
+			{"Incidents", "/admin/incidents", permView},
+			{"Templates", "/admin/templates", permIncidents},
 			{"Users", "/admin/users", permUsers},
 			{"API tokens", "/admin/tokens", permTokens},
 			{"Audit log", "/admin/audit", permAudit},

@@ -16,14 +16,17 @@ const (
 	permAudit    permission = "audit"    // read the audit log
 	permUsers    permission = "users"    // manage accounts
 	permTokens   permission = "tokens"   // manage API tokens
+	// permIncidents: draft, preview and publish incidents and maintenance,
+	// post updates and notes, manage message templates.
+	permIncidents permission = "incidents"
 )
 
 // rolePermissions says what each role may do. Comms leads run the page;
 // viewers (support staff, say) only look; admins also manage people and
 // tokens.
 var rolePermissions = map[data.Role][]permission{
-	data.RoleAdmin:  {permView, permOverride, permAudit, permUsers, permTokens},
-	data.RoleComms:  {permView, permOverride, permAudit},
+	data.RoleAdmin:  {permView, permOverride, permAudit, permUsers, permTokens, permIncidents},
+	data.RoleComms:  {permView, permOverride, permAudit, permIncidents},
 	data.RoleViewer: {permView},
 }
 

@@ -69,7 +69,7 @@ func (s *Server) incidentView(m *model, in data.Incident) incidentView {
 	}
 	for _, u := range in.Updates {
 		uv := updateView{ID: u.ID, Status: labelView{Value: string(u.Status), Label: u.Status.Label(), Class: string(u.Status)},
-			Paragraphs: paragraphs(u.Body), At: s.timeView(u.DisplayAt)}
+			Paragraphs: paragraphs(u.Body), HTML: template.HTML(u.BodyHTML), At: s.timeView(u.DisplayAt)} //nolint:gosec // rendered by renderMarkdown, raw HTML refused
 		for _, a := range u.Affected {
 			uv.Affected = append(uv.Affected, affectedView{Name: a.Name, Old: statusOf(a.OldStatus), New: statusOf(a.NewStatus)})
 		}

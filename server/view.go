@@ -137,8 +137,11 @@ type updateView struct {
 	ID         string
 	Status     labelView
 	Paragraphs []string // the body split on blank lines; each is shown as a <p> (newlines inside become <br>)
-	At         timeView
-	Affected   []affectedView
+	// HTML is the body as rendered from Markdown when it was published
+	// (server/markdown.go); when set it is shown instead of Paragraphs.
+	HTML     template.HTML
+	At       timeView
+	Affected []affectedView
 }
 
 type affectedView struct {

@@ -35,6 +35,9 @@ type Config struct {
 	// their secrets from it when they are built.
 	getenv func(string) string
 	Embed  EmbedConfig // config_embed.go
+	// IncidentTemplates are message templates from incident_templates.
+	IncidentTemplates []data.MessageTemplate
+	Maintenance       MaintenanceConfig
 }
 
 // maxConfigSize bounds what ParseConfig reads; a real file is a few KiB.
@@ -166,6 +169,9 @@ type rawConfig struct {
 	Redis        *rawRedis   `yaml:"redis"`
 	Admin        rawAdmin    `yaml:"admin"`
 	Embed        rawEmbed    `yaml:"embed"`
+
+	IncidentTemplates []rawMessageTemplate `yaml:"incident_templates"`
+	Maintenance       rawMaintenanceConfig `yaml:"maintenance"`
 }
 
 // sections checks the top-level sections, in this order: each takes its raw
@@ -187,6 +193,8 @@ var sections = []func(c *checker, raw *rawConfig, cfg *Config){
 	(*checker).redis,
 	(*checker).admin,
 	func(c *checker, raw *rawConfig, cfg *Config) { c.embed(&raw.Embed, &cfg.Embed) }, // config_embed.go
+	(*checker).incidentTemplates,
+	(*checker).maintenance,
 }
 
 // validate checks the decoded file and builds the Config, filling in defaults.

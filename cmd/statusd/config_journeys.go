@@ -8,6 +8,9 @@ type JourneyConfig struct {
 	Name        string
 	Description string
 	Components  []ComponentConfig
+	// AutoPublish publishes the drafts detection proposes for the journey
+	// without waiting for a person.
+	AutoPublish bool
 }
 
 // ComponentConfig is one component or, when Components is not empty, a group
@@ -29,6 +32,7 @@ type rawJourney struct {
 	Name        *string        `yaml:"name"`
 	Description *string        `yaml:"description"`
 	Components  []rawComponent `yaml:"components"`
+	AutoPublish *bool          `yaml:"auto_publish"`
 }
 
 type rawComponent struct {
@@ -131,6 +135,7 @@ func (c *checker) journeys(file *rawConfig, cfg *Config) {
 		j.ID, _ = c.id(path, rj.ID, journeyAt)
 		j.Name = c.text(path, "name", rj.Name, 200, true)
 		j.Description = c.text(path, "description", rj.Description, 2000, false)
+		j.AutoPublish = rj.AutoPublish != nil && *rj.AutoPublish
 		if len(rj.Components) == 0 {
 			if c.has(path + ".components") {
 				c.add(path+".components", "must list at least one component")

@@ -133,6 +133,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			PerIP:            20,
 			PerAddress:       3,
 		},
+		Maintenance: MaintenanceConfig{Reminders: []time.Duration{24 * time.Hour, time.Hour}},
 	}
 	cfg.getenv = nil // a func is never deeply equal to another
 	if !reflect.DeepEqual(cfg, want) {

@@ -99,6 +99,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if len(cfg.Probes) > 0 {
 		subs = append(subs, funcs{"probes", m.startProbes, m.stopProbes})
 	}
+	subs = append(subs, m.incidentSubsystems()...)
 	if cfg.Server.OpsListen != "" {
 		m.ops = &listener{name: "ops listener", addr: cfg.Server.OpsListen, app: func() *fiber.App { return m.Server.OpsApp() }, failed: m.failed}
 		subs = append(subs, m.ops)
@@ -187,7 +188,7 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		BodyLimit: cfg.Server.BodyLimit,
 		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
 		SeparateOps: cfg.Server.OpsListen != "", Now: m.Now, SLOPush: m.sloPush, SLOAuth: m.sloAuth,
-		Admin:          adminOptions(cfg.Admin, m.Store),
+		Admin:          m.incidentOptions(adminOptions(cfg.Admin, m.Store)),
 		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
 		Subscribe:      m.subscribe,              // notifier.go
 	})
