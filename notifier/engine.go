@@ -173,6 +173,7 @@ func New(store Store, o Options) (*Engine, error) {
 	e.hosts.inUse = map[string]int{}
 	e.events.m = map[int64]*Notice{}
 	e.events.store = store
+	e.events.page = r.page
 	e.mailer = o.Mailer
 	if e.mailer == nil {
 		if o.EMLDir == "" {
@@ -431,6 +432,7 @@ func (e *Engine) SecretOverlap() time.Duration { return e.o.SecretOverlap }
 // subscribers reads its event once.
 type eventCache struct {
 	store Store
+	page  Page
 	mu    sync.Mutex
 	m     map[int64]*Notice
 	order []int64
@@ -451,7 +453,7 @@ func (c *eventCache) get(ctx context.Context, id int64) (*Notice, error) {
 	if len(evs) == 0 || evs[0].ID != id {
 		return nil, fmt.Errorf("event %d: %w", id, data.ErrNotFound)
 	}
-	n, ok := noticeFor(evs[0])
+	n, ok := noticeFor(evs[0], c.page)
 	if !ok {
 		return nil, fmt.Errorf("event %d (%s) has nothing to announce: %w", id, evs[0].Kind, data.ErrNotFound)
 	}

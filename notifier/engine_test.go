@@ -470,3 +470,74 @@ func TestSMTPSecurity(t *testing.T) {
 		}
 	})
 }
+
+// TestStaffAlert: an SLO burning its error budget alerts the staff
+// addresses, and no customer.
+func TestStaffAlert(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := h.store.SyncStaff(ctx, []string{"oncall@fernhill.example"}); err != nil {
+		t.Fatal(err)
+	}
+	h.addEmail(t, "customer@example.com")
+	now := time.Now()
+	fig := data.SLOFigures{SLOID: "signin-avail", JourneyID: "sign-in", Name: "Sign-in availability", Objective: 99.9, Window: "30 days",
+		WindowStart: now.Add(-30 * 24 * time.Hour), WindowEnd: now, Good: 900, Total: 1000, SLI: 0.9, HasData: true,
+		BudgetTime: 43 * time.Minute, BudgetRemaining: 0.25, Alert: data.SLOFastBurn, AlertReason: "burning",
+		Burn: []data.BurnRate{{Window: time.Hour, Rate: 20, Events: 1000}}, UpdatedAt: now}
+	burn := data.SLOBurn{SLOID: "signin-avail", SLOName: "Sign-in availability", JourneyID: "sign-in", Objective: 99.9,
+		Severity: data.SLOFastBurn, Status: data.PartialOutage, Long: time.Hour, Short: 5 * time.Minute, LongRate: 20, ShortRate: 30,
+		Factor: 14.4, BudgetRemaining: 0.25, Reason: "burning error budget 20× over 1h and 30× over 5m"}
+	if _, err := h.store.SetSLOAlert(ctx, burn, fig); err != nil {
+		t.Fatal(err)
+	}
+	h.eng.Wake()
+	msgs := h.smtp.WaitFor(t, 1, wait)
+	h.settle(t)
+	if n := h.smtp.Count(); n != 1 {
+		t.Fatalf("%d messages; want 1 (staff only)", n)
+	}
+	m := msgs[0]
+	if m.To[0] != "oncall@fernhill.example" || m.Header.Get("Subject") != "[Fernhill] SLO burning (fast): Sign-in availability (Sign in)" ||
+		!strings.Contains(m.Text, "20.0× over 1 hour") || strings.Contains(m.Text, "Unsubscribe") || m.Header.Get("List-Unsubscribe") != "" {
+		t.Errorf("staff alert to %v %q:\n%s", m.To, m.Header.Get("Subject"), m.Text)
+	}
+}
+
+// TestMaintenanceReminder: a subscriber of a component hears the reminder
+// of a maintenance on it, threaded with the maintenance's other notices.
+func TestMaintenanceReminder(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addEmail(t, "pay@example.com", "payments")
+	h.addEmail(t, "google@example.com", "sso-google")
+	t0 := time.Now().Truncate(time.Minute)
+	start := t0.Add(3 * time.Hour)
+	mt, err := h.store.CreateMaintenance(ctx, data.NewMaintenance{Name: "Database upgrade", Body: "Planned.", ScheduledFor: start,
+		ScheduledUntil: start.Add(time.Hour), ComponentIDs: []string{"payments"}, Actor: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng.Wake()
+	h.smtp.WaitFor(t, 1, wait)
+	h.settle(t) // before the clock jumps, or the sent notice's lease would look expired
+	// An hour and a half later, the two-hour reminder is due.
+	h.store.Now = func() time.Time { return t0.Add(90 * time.Minute) }
+	if n, err := h.store.SendMaintenanceReminders(ctx, []time.Duration{2 * time.Hour}); err != nil || n != 1 {
+		t.Fatalf("SendMaintenanceReminders = %d, %v", n, err)
+	}
+	h.eng.Wake()
+	msgs := h.smtp.WaitFor(t, 2, wait)
+	h.settle(t)
+	if h.smtp.Count() != 2 {
+		for _, m := range h.smtp.Messages() {
+			t.Logf("%v %q", m.To, m.Header.Get("Subject"))
+		}
+		t.Fatalf("%d messages; want 2 (the notice and the reminder, to the payments subscriber only)", h.smtp.Count())
+	}
+	r := msgs[1]
+	if r.To[0] != "pay@example.com" || r.Header.Get("Subject") != "[Fernhill] Reminder: maintenance starts in 1 hour 30 minutes: Database upgrade" {
+		t.Errorf("reminder to %v: %q", r.To, r.Header.Get("Subject"))
+	}
+	if r.Header.Get("References") != msgs[0].Header.Get("References") || !strings.Contains(r.Header.Get("References"), mt.ID) {
+		t.Errorf("reminder not threaded with the maintenance: %q vs %q", r.Header.Get("References"), msgs[0].Header.Get("References"))
+	}
+}

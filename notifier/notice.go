@@ -28,6 +28,7 @@ type Notice struct {
 	Incident  *IncidentNotice
 	Component *ComponentNotice
 	Endpoint  *EndpointNotice
+	Staff     *StaffNotice
 
 	mu     sync.Mutex
 	bodies [2]*[2]string // email text and HTML, without and with a manage token
@@ -60,6 +61,15 @@ type ComponentNotice struct {
 	Reason      string
 }
 
+// StaffNotice is an alert for the staff addresses, never customers: an SLO
+// burning its error budget, or recovering.
+type StaffNotice struct {
+	Headline   string // the subject after the page name
+	Status     string // e.g. "Fast burn"
+	Paragraphs []string
+	Link       string // where to act
+}
+
 // EndpointNotice tells a webhook's owner that it was disabled.
 type EndpointNotice struct {
 	URL    string // shown redacted
@@ -77,7 +87,7 @@ func (n *Notice) headline() string {
 		in := n.Incident
 		switch {
 		case in.Reminder > 0:
-			return fmt.Sprintf("Reminder: maintenance starts in %s: %s", humanDuration(in.Reminder), in.Name)
+			return fmt.Sprintf("Reminder: maintenance starts in %s: %s", humanDuration(n.untilStart()), in.Name)
 		case in.Kind == data.KindMaintenance && in.Status == data.Scheduled:
 			return "Scheduled maintenance: " + in.Name
 		case in.Kind == data.KindMaintenance && in.Status == data.InProgress:
@@ -92,8 +102,21 @@ func (n *Notice) headline() string {
 		return n.Component.Name + ": " + n.Component.New.Label()
 	case n.Endpoint != nil:
 		return "Your webhook endpoint was disabled"
+	case n.Staff != nil:
+		return n.Staff.Headline
 	}
 	return "Status update"
+}
+
+// untilStart is how long after the notice a reminded maintenance starts:
+// from the window's start when known (a reminder sent late, after downtime,
+// says the truth), else the reminder's offset.
+func (n *Notice) untilStart() time.Duration {
+	in := n.Incident
+	if !in.ScheduledFor.IsZero() && !n.At.IsZero() && in.ScheduledFor.After(n.At) {
+		return in.ScheduledFor.Sub(n.At)
+	}
+	return in.Reminder
 }
 
 // threadID is the Message-ID of the virtual first message of an incident's

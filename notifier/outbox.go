@@ -60,6 +60,8 @@ func (p ChangePolicy) allows(c *data.ComponentStatusChanged) bool {
 //     ChangePolicy allows it: by default webhooks hear every change, as
 //     Statuspage's component webhooks do, and email hears none (incident
 //     and maintenance notices carry the news).
+//   - An SLO burning its error budget (or recovering) is a staff alert:
+//     email to the configured staff addresses only.
 //   - Anything else (catalog syncs, events from older versions) goes to
 //     nobody.
 //
@@ -82,6 +84,8 @@ func (e *Engine) plan(ev data.Event) (data.Fanout, bool) {
 		f.Components = []string{p.ComponentID}
 		f.Email = e.o.ComponentChanges.Email.allows(p)
 		f.Webhook = e.o.ComponentChanges.Webhook.allows(p)
+	case *data.SLOBurn:
+		f.Audience, f.Email = data.AudienceStaff, true
 	default:
 		return f, false
 	}
@@ -89,7 +93,7 @@ func (e *Engine) plan(ev data.Event) (data.Fanout, bool) {
 }
 
 // noticeFor turns an event into what its messages say.
-func noticeFor(ev data.Event) (*Notice, bool) {
+func noticeFor(ev data.Event, page Page) (*Notice, bool) {
 	n := &Notice{EventID: ev.ID, Event: string(ev.Kind), At: ev.CreatedAt}
 	switch p := ev.Payload.(type) {
 	case *data.IncidentChanged:
@@ -108,10 +112,47 @@ func noticeFor(ev data.Event) (*Notice, bool) {
 		}
 		n.Component = &ComponentNotice{ID: p.ComponentID, Name: p.ComponentName, JourneyName: p.JourneyName,
 			Old: p.Old, New: p.New, Reason: p.Reason}
+	case *data.SLOBurn:
+		if !p.At.IsZero() {
+			n.At = p.At
+		}
+		n.Staff = sloNotice(p, page)
 	default:
 		return nil, false
 	}
 	return n, true
+}
+
+// sloNotice is the staff alert of an SLO burning, or recovering.
+func sloNotice(b *data.SLOBurn, page Page) *StaffNotice {
+	name := b.SLOName
+	if name == "" {
+		name = b.SLOID
+	}
+	if b.JourneyName != "" {
+		name += " (" + b.JourneyName + ")"
+	}
+	sn := &StaffNotice{Link: strings.TrimRight(page.URL, "/") + "/admin"}
+	if b.Severity == "" {
+		sn.Headline = "SLO recovered: " + name
+		sn.Status = "Recovered"
+		sn.Paragraphs = []string{"The error budget is no longer burning fast enough to alert; the SLO's automatic status on its components is cleared."}
+		if b.OldSeverity != "" {
+			sn.Paragraphs = append(sn.Paragraphs, "It was a "+b.OldSeverity+" burn.")
+		}
+		return sn
+	}
+	sn.Headline = "SLO burning (" + b.Severity + "): " + name
+	sn.Status = strings.ToUpper(b.Severity[:1]) + b.Severity[1:] + " burn"
+	if b.Reason != "" {
+		sn.Paragraphs = append(sn.Paragraphs, b.Reason)
+	}
+	sn.Paragraphs = append(sn.Paragraphs,
+		fmt.Sprintf("Burn rate %.1f× over %s and %.1f× over %s; the alert threshold is %.1f×. Objective %g%%; %.0f%% of the error budget is left.",
+			b.LongRate, humanDuration(b.Long), b.ShortRate, humanDuration(b.Short), b.Factor, b.Objective, 100*b.BudgetRemaining),
+		"Its components are set to "+strings.ToLower(b.Status.Label())+" by automatic detection until it recovers. "+
+			"Consider opening an incident to tell customers.")
+	return sn
 }
 
 // expand plans the fan-outs of new events and expands pending fan-outs

@@ -114,7 +114,7 @@ func (r *renderer) view(n *Notice, rc Recipient) emailView {
 		}
 		switch {
 		case in.Reminder > 0:
-			v.When = "Starts " + r.when(in.ScheduledFor) + ", in " + humanDuration(in.Reminder)
+			v.When = "Starts " + r.when(in.ScheduledFor) + ", in " + humanDuration(n.untilStart())
 			if !in.ScheduledUntil.IsZero() {
 				v.When += "; expected to end " + r.when(in.ScheduledUntil)
 			}
@@ -149,6 +149,13 @@ func (r *renderer) view(n *Notice, rc Recipient) emailView {
 		}
 		v.Reason = c.Reason
 		v.LinkURL, v.LinkText = r.page.URL+"/", "See the status page"
+	case n.Staff != nil:
+		v.Heading = n.Staff.Headline
+		v.Status = n.Staff.Status
+		v.When = "At " + r.when(n.At)
+		v.Paragraphs = n.Staff.Paragraphs
+		v.LinkURL, v.LinkText = n.Staff.Link, "Open statusd"
+		v.Footer = "You receive this because this address is a staff address (notifier.staff) in " + r.page.Name + "'s statusd configuration."
 	case n.Endpoint != nil:
 		v.Heading = "Your webhook endpoint was disabled"
 		v.Paragraphs = []string{
