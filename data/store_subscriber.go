@@ -473,6 +473,9 @@ type SubscriberFilter struct {
 	Limit   int    // at most this many; 100 if 0
 	Search  string // part of the address or owner address
 	Channel Channel
+	// Confirmed, when set, keeps only confirmed (true) or only pending
+	// (false) subscribers.
+	Confirmed *bool
 }
 
 // Subscribers lists subscribers in id order, without staff.
@@ -492,6 +495,13 @@ func (s *Store) Subscribers(ctx context.Context, f SubscriberFilter) ([]Subscrib
 	if f.Channel != "" {
 		q += " AND channel = ?"
 		args = append(args, f.Channel)
+	}
+	if f.Confirmed != nil {
+		if *f.Confirmed {
+			q += " AND confirmed_at IS NOT NULL"
+		} else {
+			q += " AND confirmed_at IS NULL"
+		}
 	}
 	q += " ORDER BY id LIMIT ?"
 	args = append(args, f.Limit)

@@ -32,7 +32,10 @@ type apiRoute struct {
 	Response   any
 	Status     int
 	Idempotent bool // a create that honours Idempotency-Key
-	Handler    fiber.Handler
+	// RequestMedia and ResponseMedia are the bodies' media types when not
+	// application/json (text/csv); Request and Response then hold "".
+	RequestMedia, ResponseMedia string
+	Handler                     fiber.Handler
 }
 
 type apiParam struct {
@@ -144,6 +147,7 @@ func (a *admin) apiRoutes() {
 	}
 	a.api = append(a.api, a.overrideAPIRoutes()...)
 	a.api = append(a.api, a.incidentAPIRoutes()...)
+	a.api = append(a.api, a.subscriberAPIRoutes()...)
 	for _, r := range a.api {
 		h := r.Handler
 		if !r.Public {

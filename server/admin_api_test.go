@@ -96,6 +96,9 @@ func TestAdminScopeMatrix(t *testing.T) {
 	for _, c := range incidentScopeCalls() {
 		calls = append(calls, call(c))
 	}
+	for _, c := range subscriberScopeCalls() {
+		calls = append(calls, call(c))
+	}
 	// Every documented endpoint but the document itself is in the matrix.
 	for _, r := range h.srv.admin.api {
 		if r.Public {

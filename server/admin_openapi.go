@@ -39,7 +39,7 @@ func (a *admin) openAPIDocument() ([]byte, error) {
 		responses := map[string]any{}
 		success := map[string]any{"description": "success"}
 		if r.Response != nil {
-			success["content"] = map[string]any{"application/json": map[string]any{"schema": schemaFor(reflect.TypeOf(r.Response), schemas)}}
+			success["content"] = map[string]any{mediaOr(r.ResponseMedia): map[string]any{"schema": schemaFor(reflect.TypeOf(r.Response), schemas)}}
 		}
 		responses[fmt.Sprint(r.Status)] = success
 		var params []any
@@ -61,9 +61,9 @@ func (a *admin) openAPIDocument() ([]byte, error) {
 		}
 		if r.Request != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json": map[string]any{"schema": schemaFor(reflect.TypeOf(r.Request), schemas)}}}
+				mediaOr(r.RequestMedia): map[string]any{"schema": schemaFor(reflect.TypeOf(r.Request), schemas)}}}
 			responses["400"] = errResp("the request is invalid; field names what")
-			responses["415"] = errResp("the body is not application/json")
+			responses["415"] = errResp("the body is not " + mediaOr(r.RequestMedia))
 		}
 		if r.Public {
 			op["security"] = []any{}
@@ -95,6 +95,13 @@ func (a *admin) openAPIDocument() ([]byte, error) {
 		"components": map[string]any{"schemas": schemas, "securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}}},
 	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+func mediaOr(m string) string {
+	if m == "" {
+		return "application/json"
+	}
+	return m
 }
 
 func operationID(r apiRoute) string {
