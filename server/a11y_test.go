@@ -73,24 +73,8 @@ func axeCheck(t *testing.T, baseURL string, paths []string) {
 		// temporary directory is not worth failing the test.
 		_ = os.RemoveAll(profile)
 	})
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1280, 900),
-	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumFlags(chromium, profile,
+		chromedp.Flag("force-color-profile", "srgb"), chromedp.Flag("hide-scrollbars", true))...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
@@ -228,34 +212,7 @@ func axeRun(parent context.Context, url, axeJS, scheme string, width, height int
 	if err != nil {
 		return res, fmt.Errorf("load: %w", err)
 	}
-	if _, err = chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeJS)); err != nil {
-		return res, fmt.Errorf("inject axe-core: %w", err)
-	}
-	tags := `["` + strings.Join(axeTags, `","`) + `"]`
-	res, err = chromedp.Run(ctx, chromedp.Evaluate[axeResult](`axe.run(document, {
-		runOnly: {type: "tag", values: `+tags+`},
-		resultTypes: ["violations"]
-	}).then(function (r) {
-		return {passes: r.passes.length, violations: r.violations.map(function (v) {
-			return {id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
-				nodes: v.nodes.slice(0, 4).map(function (n) {
-					return {target: JSON.stringify(n.target), html: n.html.slice(0, 300), summary: n.failureSummary || ""};
-				})};
-		})};
-	})`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		return res, fmt.Errorf("run axe-core: %w", err)
-	}
-	if res.Passes == 0 {
-		return res, fmt.Errorf("axe-core passed no rule at all; did it run?")
-	}
-	if res.CSP, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__cspViolations || []`)); err != nil {
-		return res, fmt.Errorf("read CSP violations: %w", err)
-	}
-	if res.PNG, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
-		return res, fmt.Errorf("screenshot: %w", err)
-	}
-	return res, nil
+	return axeHere(ctx, axeJS, axeTags)
 }
 
 func saveShot(t *testing.T, dir, name string, png []byte) {
@@ -368,4 +325,58 @@ func TestA11yFixture(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	axeCheck(t, srv.URL, []string{"/", "/stale", "/history", "/incidents/inc-1", "/incidents/m-2", "/no-such-page"})
+}
+
+// axeHere runs axe-core with the given rule tags on the page the tab shows
+// now, and returns its violations, the page's CSP violations and a
+// screenshot.
+func axeHere(parent context.Context, axeJS string, tags []string) (res axeResult, err error) {
+	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
+	defer cancel()
+	if _, err = chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeJS)); err != nil {
+		return res, fmt.Errorf("inject axe-core: %w", err)
+	}
+	tagList := `["` + strings.Join(tags, `","`) + `"]`
+	res, err = chromedp.Run(ctx, chromedp.Evaluate[axeResult](`axe.run(document, {
+		runOnly: {type: "tag", values: `+tagList+`},
+		resultTypes: ["violations"]
+	}).then(function (r) {
+		return {passes: r.passes.length, violations: r.violations.map(function (v) {
+			return {id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
+				nodes: v.nodes.slice(0, 4).map(function (n) {
+					return {target: JSON.stringify(n.target), html: n.html.slice(0, 300), summary: n.failureSummary || ""};
+				})};
+		})};
+	})`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return res, fmt.Errorf("run axe-core: %w", err)
+	}
+	if res.Passes == 0 {
+		return res, fmt.Errorf("axe-core passed no rule at all; did it run?")
+	}
+	if res.CSP, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__cspViolations || []`)); err != nil {
+		return res, fmt.Errorf("read CSP violations: %w", err)
+	}
+	if res.PNG, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
+		return res, fmt.Errorf("screenshot: %w", err)
+	}
+	return res, nil
+}
+
+// chromiumFlags start Debian's Chromium headless for tests on a machine
+// with no network: without the background-networking flags its connections
+// are refused many at a time.
+func chromiumFlags(chromium, profile string, extra ...chromedp.ExecAllocatorOption) []chromedp.ExecAllocatorOption {
+	return append([]chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	}, extra...)
 }

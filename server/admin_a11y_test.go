@@ -105,7 +105,7 @@ func TestAdminBrowser(t *testing.T) {
 			messages = messages[:0]
 			mu.Unlock()
 			load()
-			res, err := axeHere(ctx, axeJS)
+			res, err := axeHere(ctx, axeJS, adminAxeTags)
 			if err != nil {
 				t.Errorf("%s %s: %v", name, scheme, err)
 				continue
@@ -218,12 +218,8 @@ func startChromium(t *testing.T, chromium string) context.Context {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(profile) }) // Chromium may still be writing as it exits
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true), chromedp.Flag("force-color-profile", "srgb"), chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromiumFlags(chromium, profile,
+		chromedp.Flag("force-color-profile", "srgb"), chromedp.Flag("hide-scrollbars", true))...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
@@ -237,36 +233,5 @@ func startChromium(t *testing.T, chromium string) context.Context {
 	return ctx
 }
 
-// axeHere runs axe-core on the page the tab shows now.
-func axeHere(parent context.Context, axeJS string) (res axeResult, err error) {
-	ctx, cancel := context.WithTimeout(parent, 60*time.Second)
-	defer cancel()
-	if _, err = chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axeJS)); err != nil {
-		return res, fmt.Errorf("inject axe-core: %w", err)
-	}
-	tags := `["` + strings.Join(append(axeTags, "wcag22aa"), `","`) + `"]`
-	res, err = chromedp.Run(ctx, chromedp.Evaluate[axeResult](`axe.run(document, {
-		runOnly: {type: "tag", values: `+tags+`},
-		resultTypes: ["violations"]
-	}).then(function (r) {
-		return {passes: r.passes.length, violations: r.violations.map(function (v) {
-			return {id: v.id, impact: v.impact || "", help: v.help, helpUrl: v.helpUrl,
-				nodes: v.nodes.slice(0, 4).map(function (n) {
-					return {target: JSON.stringify(n.target), html: n.html.slice(0, 300), summary: n.failureSummary || ""};
-				})};
-		})};
-	})`, chromedp.EvalAwaitPromise))
-	if err != nil {
-		return res, fmt.Errorf("run axe-core: %w", err)
-	}
-	if res.Passes == 0 {
-		return res, fmt.Errorf("axe-core passed no rule at all; did it run?")
-	}
-	if res.CSP, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__cspViolations || []`)); err != nil {
-		return res, fmt.Errorf("read CSP violations: %w", err)
-	}
-	if res.PNG, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err != nil {
-		return res, fmt.Errorf("screenshot: %w", err)
-	}
-	return res, nil
-}
+// adminAxeTags are the public pages' rules plus WCAG 2.2 AA.
+var adminAxeTags = append(append([]string{}, axeTags...), "wcag22aa")

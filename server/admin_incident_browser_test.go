@@ -55,7 +55,7 @@ func TestIncidentBrowser(t *testing.T) {
 					Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
 				return err
 			}))
-			res, err := axeHere(ctx, axeJS)
+			res, err := axeHere(ctx, axeJS, adminAxeTags)
 			if err != nil {
 				t.Errorf("%s %s: %v", name, scheme, err)
 				continue
