@@ -35,6 +35,12 @@ const (
 	// EventSLORecovered: an SLO stopped burning. Payload *SLOBurn with an
 	// empty Severity.
 	EventSLORecovered EventKind = "slo.recovered"
+	// Staff alerts: for the team, never for customers. Payload *StaffAlert.
+	// EventUpdateOverdue: an open incident's promised next update is late.
+	EventUpdateOverdue EventKind = "staff.update_overdue"
+	// EventDraftWaiting: detection proposed a draft incident that waits for
+	// a person to publish or discard it.
+	EventDraftWaiting EventKind = "staff.draft_waiting"
 )
 
 // Event is a row of the outbox: something happened that readers of the page
@@ -47,7 +53,7 @@ type Event struct {
 	Subject   string // the id of what changed
 	CreatedAt time.Time
 	// Payload is one of *ComponentStatusChanged, *IncidentChanged,
-	// *CatalogSynced or *SLOBurn, according to Kind; nil for events written by an older
+	// *CatalogSynced, *SLOBurn or *StaffAlert, according to Kind; nil for events written by an older
 	// version, which consumers skip.
 	Payload EventPayload
 }
@@ -137,6 +143,8 @@ func decodePayload(kind EventKind, version int, raw string) (EventPayload, error
 		p = &CatalogSynced{}
 	case EventSLOBurn, EventSLORecovered:
 		p = &SLOBurn{}
+	case EventUpdateOverdue, EventDraftWaiting:
+		p = &StaffAlert{}
 	default:
 		return nil, nil // a kind from a newer version: skipped, not an error
 	}

@@ -503,6 +503,87 @@ func TestStaffAlert(t *testing.T) {
 	}
 }
 
+// TestStaffAlertOverdueAndDraft: an overdue "next update by" and a draft
+// proposed by detection each reach the staff addresses once, and neither
+// an email subscriber nor a webhook of everything.
+func TestStaffAlertOverdueAndDraft(t *testing.T) {
+	recv := notifiertest.StartReceiver(t)
+	h := newHarness(t, nil)
+	if err := h.store.SyncStaff(ctx, []string{"oncall@fernhill.example"}); err != nil {
+		t.Fatal(err)
+	}
+	h.addEmail(t, "customer@example.com")
+	h.addHook(t, recv.URL+"/all", data.FormatStatuspage)
+	t0 := time.Now().Truncate(time.Minute)
+	h.store.Now = func() time.Time { return t0 }
+	d, err := h.store.CreateDraft(ctx, data.DraftInput{Name: "Card payments failing", Body: "Looking into it.", Notify: true,
+		Components: map[string]data.ComponentStatus{"payments": data.MajorOutage}, NextUpdateBy: t0.Add(30 * time.Minute), Actor: "ann@fernhill.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.store.PublishDraft(ctx, d.ID, "ann@fernhill.example", data.RenderedBody{Text: "Looking into it.", HTML: "<p>Looking into it.</p>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng.Wake()
+	h.smtp.WaitFor(t, 1, wait)
+	recv.WaitFor(t, 2, wait) // incident.created and the component's change
+	h.settle(t)
+	hooks := len(recv.Requests())
+
+	h.store.Now = func() time.Time { return t0.Add(42 * time.Minute) }
+	if _, err := h.store.CreateDraft(ctx, data.DraftInput{Name: "Outage: Sign in", Body: "Detected.", ProposedBy: "statusd", JourneyID: "sign-in",
+		Components: map[string]data.ComponentStatus{"auth-api": data.PartialOutage}, NextUpdateBy: t0.Add(time.Hour), Actor: "statusd"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.store.SendStaffAlerts(ctx); err != nil || n != 2 {
+		t.Fatalf("SendStaffAlerts = %d, %v; want 2", n, err)
+	}
+	h.eng.Wake()
+	msgs := h.smtp.WaitFor(t, 3, wait)
+	h.settle(t)
+	if n := h.smtp.Count(); n != 3 {
+		t.Fatalf("%d messages; want 3 (the incident, then two staff alerts)", n)
+	}
+	if n := len(recv.Requests()); n != hooks {
+		t.Errorf("the webhook received %d more requests; staff alerts are not for subscribers", n-hooks)
+	}
+	bySubject := map[string]notifiertest.Message{}
+	for _, m := range msgs[1:] {
+		if m.To[0] != "oncall@fernhill.example" {
+			t.Errorf("a staff alert went to %v", m.To)
+		}
+		if m.Header.Get("List-Unsubscribe") != "" || strings.Contains(m.Text, "Unsubscribe") {
+			t.Errorf("a staff alert offers to unsubscribe:\n%s", m.Text)
+		}
+		bySubject[m.Header.Get("Subject")] = m
+	}
+	over, ok := bySubject["[Fernhill] Update overdue: Card payments failing"]
+	if !ok {
+		t.Fatalf("no overdue alert among %v", bySubject)
+	}
+	for _, want := range []string{"promised the next update", "12 minutes ago", "Payments (major outage)",
+		"https://status.fernhill.example/admin/incidents/" + p.Incident.ID, "Post an update"} {
+		if !strings.Contains(over.Text, want) {
+			t.Errorf("overdue alert lacks %q:\n%s", want, over.Text)
+		}
+	}
+	draft, ok := bySubject["[Fernhill] Draft incident waiting: Outage: Sign in"]
+	if !ok {
+		t.Fatalf("no draft alert among %v", bySubject)
+	}
+	for _, want := range []string{"Automatic detection proposed an incident for Sign in", "Authentication API (operational now; the draft declares partial outage)",
+		"/admin/drafts/", "Review the draft"} {
+		if !strings.Contains(draft.Text, want) {
+			t.Errorf("draft alert lacks %q:\n%s", want, draft.Text)
+		}
+	}
+	// Nothing twice.
+	if n, err := h.store.SendStaffAlerts(ctx); err != nil || n != 0 {
+		t.Errorf("second SendStaffAlerts = %d, %v; want 0", n, err)
+	}
+}
+
 // TestMaintenanceReminder: a subscriber of a component hears the reminder
 // of a maintenance on it, threaded with the maintenance's other notices.
 func TestMaintenanceReminder(t *testing.T) {

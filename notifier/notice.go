@@ -62,12 +62,14 @@ type ComponentNotice struct {
 }
 
 // StaffNotice is an alert for the staff addresses, never customers: an SLO
-// burning its error budget, or recovering.
+// burning its error budget or recovering, an overdue update, a waiting
+// draft.
 type StaffNotice struct {
 	Headline   string // the subject after the page name
 	Status     string // e.g. "Fast burn"
 	Paragraphs []string
 	Link       string // where to act
+	LinkText   string // "" for "Open statusd"
 }
 
 // EndpointNotice tells a webhook's owner that it was disabled.

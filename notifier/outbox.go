@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/statusd/statusd/data"
 )
@@ -60,8 +61,10 @@ func (p ChangePolicy) allows(c *data.ComponentStatusChanged) bool {
 //     ChangePolicy allows it: by default webhooks hear every change, as
 //     Statuspage's component webhooks do, and email hears none (incident
 //     and maintenance notices carry the news).
-//   - An SLO burning its error budget (or recovering) is a staff alert:
-//     email to the configured staff addresses only.
+//   - An SLO burning its error budget (or recovering), an incident whose
+//     promised next update is overdue and a draft incident proposed by
+//     detection are staff alerts: email to the configured staff addresses
+//     only.
 //   - Anything else (catalog syncs, events from older versions) goes to
 //     nobody.
 //
@@ -84,7 +87,7 @@ func (e *Engine) plan(ev data.Event) (data.Fanout, bool) {
 		f.Components = []string{p.ComponentID}
 		f.Email = e.o.ComponentChanges.Email.allows(p)
 		f.Webhook = e.o.ComponentChanges.Webhook.allows(p)
-	case *data.SLOBurn:
+	case *data.SLOBurn, *data.StaffAlert:
 		f.Audience, f.Email = data.AudienceStaff, true
 	default:
 		return f, false
@@ -117,6 +120,11 @@ func noticeFor(ev data.Event, page Page) (*Notice, bool) {
 			n.At = p.At
 		}
 		n.Staff = sloNotice(p, page)
+	case *data.StaffAlert:
+		if !p.At.IsZero() {
+			n.At = p.At
+		}
+		n.Staff = staffNotice(ev.Kind, p, page, n.At)
 	default:
 		return nil, false
 	}
@@ -152,6 +160,55 @@ func sloNotice(b *data.SLOBurn, page Page) *StaffNotice {
 			b.LongRate, humanDuration(b.Long), b.ShortRate, humanDuration(b.Short), b.Factor, b.Objective, 100*b.BudgetRemaining),
 		"Its components are set to "+strings.ToLower(b.Status.Label())+" by automatic detection until it recovers. "+
 			"Consider opening an incident to tell customers.")
+	return sn
+}
+
+// staffNotice is the alert of an overdue update or of a waiting draft.
+func staffNotice(kind data.EventKind, a *data.StaffAlert, page Page, at time.Time) *StaffNotice {
+	loc := page.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	when := func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006, 15:04 MST") }
+	base := strings.TrimRight(page.URL, "/") + "/admin"
+	var affects []string
+	for _, c := range a.Components {
+		s := c.Name + " (" + strings.ToLower(c.NewStatus.Label())
+		if c.Declared != "" && c.Declared != c.NewStatus {
+			s += " now; the draft declares " + strings.ToLower(c.Declared.Label())
+		}
+		affects = append(affects, s+")")
+	}
+	if kind == data.EventDraftWaiting {
+		sn := &StaffNotice{Headline: "Draft incident waiting: " + a.Name, Status: "Draft waiting", Link: base + "/drafts/" + a.DraftID,
+			LinkText: "Review the draft"}
+		who := "Automatic detection"
+		if a.ProposedBy != "" && a.ProposedBy != "statusd" {
+			who = a.ProposedBy
+		}
+		where := ""
+		if a.JourneyName != "" {
+			where = " for " + a.JourneyName
+		}
+		sn.Paragraphs = append(sn.Paragraphs, who+" proposed an incident"+where+". Customers see nothing of it until someone publishes it.")
+		if len(affects) > 0 {
+			sn.Paragraphs = append(sn.Paragraphs, "It would affect: "+strings.Join(affects, ", ")+".")
+		}
+		sn.Paragraphs = append(sn.Paragraphs, "Review it, then publish it as it is, edit it, or discard it.")
+		return sn
+	}
+	sn := &StaffNotice{Headline: "Update overdue: " + a.Name, Status: "Update overdue", Link: base + "/incidents/" + a.IncidentID,
+		LinkText: "Post an update"}
+	late := ""
+	if d := at.Sub(a.Due); d >= time.Minute {
+		late = ", " + humanDuration(d.Truncate(time.Minute)) + " ago"
+	}
+	sn.Paragraphs = append(sn.Paragraphs,
+		"Customers were promised the next update on this incident by "+when(a.Due)+late+". Post an update, even if only to say the work goes on, and promise the next one.",
+		"It is "+strings.ToLower(a.Status.Label())+"; the last update was at "+when(a.LastUpdateAt)+".")
+	if len(affects) > 0 {
+		sn.Paragraphs = append(sn.Paragraphs, "It affects: "+strings.Join(affects, ", ")+".")
+	}
 	return sn
 }
 

@@ -154,7 +154,10 @@ func (r *renderer) view(n *Notice, rc Recipient) emailView {
 		v.Status = n.Staff.Status
 		v.When = "At " + r.when(n.At)
 		v.Paragraphs = n.Staff.Paragraphs
-		v.LinkURL, v.LinkText = n.Staff.Link, "Open statusd"
+		v.LinkURL, v.LinkText = n.Staff.Link, n.Staff.LinkText
+		if v.LinkText == "" {
+			v.LinkText = "Open statusd"
+		}
 		v.Footer = "You receive this because this address is a staff address (notifier.staff) in " + r.page.Name + "'s statusd configuration."
 	case n.Endpoint != nil:
 		v.Heading = "Your webhook endpoint was disabled"

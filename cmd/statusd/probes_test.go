@@ -30,6 +30,7 @@ func TestProbesEndToEnd(t *testing.T) {
 		threshold = 2
 	)
 	base := "http://" + shop.Addr()
+	mailDir := filepath.Join(t.TempDir(), "mail")
 	config := fmt.Sprintf(`page:
   name: Fernhill
   url: https://status.fernhill.example
@@ -43,6 +44,9 @@ journeys:
         name: Basket
 probing:
   min_interval: 1s
+notifier:
+  staff: [oncall@fernhill.example]
+  eml_dir: %[4]s
 probes:
   - id: checkout-journey
     name: Checkout
@@ -81,7 +85,7 @@ probes:
     target: %[1]s/basket/healthz
     interval: %[2]s
     timeout: 900ms
-`, base, interval, threshold)
+`, base, interval, threshold, mailDir)
 	path := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -164,12 +168,35 @@ probes:
 	if s, _ := read(); s["basket"].Status != "operational" {
 		t.Errorf("basket is %s; only checkout broke", s["basket"].Status)
 	}
+	// Detection proposed a draft incident, and the staff hear that it waits.
+	alert := waitForMail(t, mailDir, "Draft incident waiting", 20*time.Second)
+	if !strings.Contains(alert, "To: <oncall@fernhill.example>") || !strings.Contains(alert, "/admin/drafts/") {
+		t.Errorf("draft alert:\n%s", alert)
+	}
 
 	_ = shop.Shop.Set("checkout", demo.Healthy)
 	took = waitFor("operational", "Checkout: passing", 30*time.Second)
 	t.Logf("checkout repaired: summary.json showed it after %s (bound %s)", took.Round(time.Millisecond), bound)
 	if took > bound {
 		t.Errorf("the recovery reached summary.json after %s; want within %s", took, bound)
+	}
+}
+
+// waitForMail waits for a .eml file in dir containing want, and returns it.
+func waitForMail(t *testing.T, dir, want string, limit time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), want) {
+				return string(b)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no mail containing %q in %s after %s (%d files)", want, dir, limit, len(files))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -24,7 +24,8 @@ func (m *Main) incidentOptions(o server.AdminOptions) server.AdminOptions {
 }
 
 // incidentSubsystems are the incident workflow's loops: drafts proposed by
-// detection, and maintenance reminders with recurring windows.
+// detection, and maintenance reminders with recurring windows and staff
+// alerts.
 func (m *Main) incidentSubsystems() []subsystem {
 	if !m.Config.Admin.Enabled {
 		return nil
@@ -33,13 +34,14 @@ func (m *Main) incidentSubsystems() []subsystem {
 		&loop{name: "draft proposals", run: func(ctx context.Context) {
 			m.Server.RunDraftProposals(ctx, m.Store, 30*time.Second, func(err error) { m.Logger.Error("propose drafts", "err", err) })
 		}},
-		&loop{name: "maintenance reminders", run: m.runReminders},
+		&loop{name: "reminders and staff alerts", run: m.runReminders},
 	}
 }
 
-// runReminders sends maintenance reminders and schedules recurring windows
+// runReminders sends maintenance reminders and staff alerts (an overdue
+// update, a draft proposed by detection) and schedules recurring windows
 // ahead: at start, every half minute, and after changes (a window just
-// made may be due for a reminder).
+// made may be due for a reminder, a draft just proposed waits).
 func (m *Main) runReminders(ctx context.Context) {
 	changed, stop := m.Store.Subscribe()
 	defer stop()
@@ -51,6 +53,9 @@ func (m *Main) runReminders(ctx context.Context) {
 		}
 		if _, err := m.Store.SendMaintenanceReminders(ctx, m.Config.Maintenance.Reminders); err != nil && ctx.Err() == nil {
 			m.Logger.Error("send maintenance reminders", "err", err)
+		}
+		if _, err := m.Store.SendStaffAlerts(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("send staff alerts", "err", err)
 		}
 		select {
 		case <-ctx.Done():
