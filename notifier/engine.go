@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +29,11 @@ type Store interface {
 	DeliveryStats(ctx context.Context) ([]data.DeliveryStats, error)
 	PruneDeliveries(ctx context.Context, sentBefore, deadBefore time.Time, limit int) (int, error)
 	ReleaseLeases(ctx context.Context) (int, error)
+	QueueMail(ctx context.Context, to string, body []byte) (int64, error)
+	ClaimMail(ctx context.Context, n int, lease time.Duration) ([]data.QueuedMail, error)
+	FinishMail(ctx context.Context, r data.MailResult) error
+	MailQueue(ctx context.Context) (int, time.Time, error)
+	PruneMail(ctx context.Context, before time.Time) (int, error)
 }
 
 var _ Store = (*data.Store)(nil)
@@ -145,7 +151,7 @@ type Engine struct {
 	events                         eventCache
 
 	wake   chan struct{}
-	txMail chan Transactional
+	txWake chan struct{}
 
 	mu       sync.Mutex
 	started  bool
@@ -168,7 +174,7 @@ func New(store Store, o Options) (*Engine, error) {
 		return nil, fmt.Errorf("notifier: %w", err)
 	}
 	e := &Engine{o: o, store: store, log: o.Logger.With("component", "notifier"), render: r,
-		wake: make(chan struct{}, 1), txMail: make(chan Transactional, 1000)}
+		wake: make(chan struct{}, 1), txWake: make(chan struct{}, 1)}
 	e.hosts.limit = o.WebhookPerHost
 	e.hosts.inUse = map[string]int{}
 	e.events.m = map[int64]*Notice{}
@@ -352,6 +358,17 @@ func (e *Engine) statsLoop(ctx context.Context) {
 		} else if ctx.Err() == nil {
 			e.log.Warn("read delivery queue statistics", "err", err)
 		}
+		// The mail outbox (confirmation links) as the channel "transactional".
+		if n, oldest, err := e.store.MailQueue(ctx); err == nil {
+			e.metrics.queued.WithLabelValues("transactional").Set(float64(n))
+			age := 0.0
+			if n > 0 {
+				age = max(e.o.Now().Sub(oldest).Seconds(), 0)
+			}
+			e.metrics.oldest.WithLabelValues("transactional").Set(age)
+		} else if ctx.Err() == nil {
+			e.log.Warn("read mail outbox statistics", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -361,65 +378,114 @@ func (e *Engine) statsLoop(ctx context.Context) {
 }
 
 // SendTransactional queues a message that is not about an event (a
-// confirmation link): it is sent soon, retried a few times, and lost if the
-// process stops first — the person can ask again. It never blocks; a full
-// queue drops the message and returns an error.
+// confirmation link, an "already subscribed" note) in the store's mail
+// outbox and returns once it is stored: a restart or an SMTP outage delays
+// it, it is not lost. It is sent soon, retried with backoff and jitter like
+// incident email (EmailRetry) while the link can still be of use, and
+// dropped with the reason after that. It works before Start too; the mail
+// waits for it.
 func (e *Engine) SendTransactional(m Transactional) error {
 	if e.stopping.Load() {
 		return errors.New("notifier: stopping")
 	}
-	select {
-	case e.txMail <- m:
-		return nil
-	default:
-		e.metrics.deliveries.WithLabelValues("email", "dropped").Inc()
-		return errors.New("notifier: transactional mail queue is full")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("notifier: encode mail: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := e.store.QueueMail(ctx, m.To, b); err != nil {
+		return fmt.Errorf("notifier: queue mail: %w", err)
+	}
+	select {
+	case e.txWake <- struct{}{}:
+	default:
+	}
+	return nil
 }
 
+// transactionalLoop sends the mail outbox: due mails a few at a time, at
+// once when one is queued, otherwise at every poll.
 func (e *Engine) transactionalLoop(ctx, sendCtx context.Context) {
+	t := time.NewTicker(e.o.Poll)
+	defer t.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
 	for {
+		for ctx.Err() == nil {
+			list, err := e.store.ClaimMail(ctx, 8, e.o.Lease)
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("claim transactional mail", "err", err)
+				}
+				break
+			}
+			for _, m := range list {
+				e.sendTransactional(sendCtx, m)
+			}
+			if len(list) < 8 {
+				break
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case m := <-e.txMail:
-			e.sendTransactional(sendCtx, m)
+		case <-e.txWake:
+		case <-t.C:
+		case <-prune.C:
+			if _, err := e.store.PruneMail(ctx, e.o.Now().Add(-e.o.Retention)); err != nil && ctx.Err() == nil {
+				e.log.Error("prune transactional mail", "err", err)
+			}
 		}
 	}
 }
 
-func (e *Engine) sendTransactional(ctx context.Context, t Transactional) {
-	msg, err := e.render.transactional(t)
+// sendTransactional makes one attempt at a queued mail and records it.
+func (e *Engine) sendTransactional(ctx context.Context, q data.QueuedMail) {
+	res := data.MailResult{ID: q.ID}
+	err := e.attemptTransactional(ctx, q)
+	switch {
+	case err == nil:
+		e.metrics.deliveries.WithLabelValues("email", "sent").Inc()
+	case ctx.Err() != nil:
+		// Stopping: try again at the next start, without counting this.
+		res.Err, res.RetryAt = "interrupted by shutdown", e.o.Now()
+	default:
+		res.Err = err.Error()
+		if wait, ok := e.o.EmailRetry.Next(q.Attempts+1, q.CreatedAt, e.o.Now(), nil); ok && !permanent(err) {
+			res.RetryAt = e.o.Now().Add(wait)
+			e.metrics.deliveries.WithLabelValues("email", "retry").Inc()
+		} else {
+			e.metrics.deliveries.WithLabelValues("email", "dead").Inc()
+			e.log.Warn("transactional email not sent", "mail", q.ID, "attempts", q.Attempts+1, "err", err)
+		}
+	}
+	// The outcome is written even while stopping.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if ferr := e.store.FinishMail(wctx, res); ferr != nil {
+		e.log.Error("record transactional mail", "mail", q.ID, "err", ferr)
+	}
+}
+
+func (e *Engine) attemptTransactional(ctx context.Context, q data.QueuedMail) error {
+	var t Transactional
+	if err := json.Unmarshal(q.Body, &t); err != nil {
+		return &SendError{Permanent: true, Reason: "unreadable queued mail", Err: err}
+	}
+	msg, err := e.render.transactional(t, fmt.Sprintf("mail-%d-%d", q.ID, q.CreatedAt.UnixMilli()))
 	if err != nil {
-		e.log.Error("render transactional email", "err", err)
-		return
+		return &SendError{Permanent: true, Reason: "cannot render", Err: err}
 	}
-	for attempt := 0; attempt < 3; attempt++ {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Duration(attempt) * 2 * time.Second):
-			}
-		}
-		done, err := e.emailBreakers.allow(e.mailer.Key())
-		if err != nil {
-			continue
-		}
-		sctx, cancel := context.WithTimeout(ctx, time.Minute)
-		err = e.mailer.Send(sctx, msg)
-		cancel()
-		done(err)
-		if err == nil {
-			e.metrics.deliveries.WithLabelValues("email", "sent").Inc()
-			return
-		}
-		if permanent(err) || ctx.Err() != nil {
-			break
-		}
+	done, err := e.emailBreakers.allow(e.mailer.Key())
+	if err != nil {
+		return err
 	}
-	e.metrics.deliveries.WithLabelValues("email", "dead").Inc()
-	e.log.Warn("transactional email not sent", "subject", t.Subject, "err", err)
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	err = e.mailer.Send(sctx, msg)
+	done(err)
+	return err
 }
 
 // Renderer gives the subscribe flow the page's identity.

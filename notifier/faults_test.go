@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -371,4 +372,120 @@ func mustMailer(t *testing.T, s *notifiertest.SMTPServer) notifier.Mailer {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestTransactionalMailOutbox: confirmation mail waits in the store's mail
+// outbox. A temporary SMTP failure is retried with the same Message-ID, a
+// permanent one drops the mail with its reason, and mail still queued when
+// the engine stops goes out from the next one.
+func TestTransactionalMailOutbox(t *testing.T) {
+	h := newHarness(t, func(h *harness, o *notifier.Options) {
+		o.EmailRetry = notifier.RetryPolicy{Base: 20 * time.Millisecond, Cap: 50 * time.Millisecond, MaxAttempts: 1000}
+	})
+	var mu sync.Mutex
+	refusals := map[string]int{}
+	h.smtp.SetFault(func(rcpt string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case strings.HasPrefix(rcpt, "gone@"):
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		case strings.HasPrefix(rcpt, "later@") && refusals[rcpt] < 2, strings.HasPrefix(rcpt, "parked@"):
+			refusals[rcpt]++
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+		}
+		return nil
+	})
+	confirm := func(to string) notifier.Transactional {
+		return notifier.Transactional{To: to, Subject: "Confirm your subscription", Heading: "Confirm your subscription",
+			Paragraphs: []string{"Use the link below."}, LinkURL: "https://status.fernhill.example/subscribe/confirm?token=t-" + to,
+			LinkText: "Confirm the subscription", Footer: "You receive this because this address was entered."}
+	}
+	for _, to := range []string{"now@example.com", "later@example.com", "gone@example.com"} {
+		if err := h.eng.SendTransactional(confirm(to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := h.smtp.WaitFor(t, 2, wait)
+	byTo := map[string]notifiertest.Message{}
+	for _, m := range msgs {
+		byTo[m.To[0]] = m
+	}
+	if m, ok := byTo["later@example.com"]; !ok || !strings.Contains(m.Text, "token=t-later@example.com") {
+		t.Fatalf("the retried mail did not arrive whole: %v", byTo)
+	}
+	waitQueue := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(wait)
+		for {
+			n, _, err := h.store.MailQueue(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d mails queued; want %d", n, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitQueue(0) // sent ones deleted, the refused one dead
+	if n := h.counter(t, "statusd_deliveries_total", map[string]string{"channel": "email", "result": "dead"}); n != 1 {
+		t.Errorf("%v dead emails; want 1 (the refused address)", n)
+	}
+	mu.Lock()
+	tries := refusals["later@example.com"]
+	mu.Unlock()
+	if tries != 2 {
+		t.Errorf("later@ refused %d times; want 2", tries)
+	}
+
+	// Parked: the server keeps refusing, the engine stops, a new engine
+	// sends it once the server accepts again, under the same Message-ID.
+	if err := h.eng.SendTransactional(confirm("parked@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		mu.Lock()
+		n := refusals["parked@example.com"]
+		mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the parked mail was not attempted")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := h.eng.Stop(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.SendTransactional(confirm("late@example.com")); err == nil {
+		t.Error("a stopped engine accepted mail")
+	}
+	waitQueue(1)
+	h.smtp.SetFault(nil)
+	mailer, err := notifier.NewSMTPMailer(notifier.SMTPOptions{Host: h.smtp.Host, Port: h.smtp.Port, TLS: notifier.TLSNone, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng2, err := notifier.New(h.store, notifier.Options{Page: testPage, From: "status@fernhill.example", Mailer: mailer, Poll: 20 * time.Millisecond,
+		EmailRetry: notifier.RetryPolicy{Base: 20 * time.Millisecond, Cap: 50 * time.Millisecond, MaxAttempts: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng2.Stop(ctx)
+	msgs = h.smtp.WaitFor(t, 3, wait)
+	if m := msgs[2]; m.To[0] != "parked@example.com" || !strings.Contains(m.Text, "token=t-parked@example.com") {
+		t.Errorf("third message to %v:\n%s", m.To, m.Text)
+	}
+	waitQueue(0)
 }

@@ -31,7 +31,7 @@ func newMetrics(r prometheus.Registerer, e *Engine) *metrics {
 		}, []string{"channel"}),
 		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "statusd_delivery_queue_depth",
-			Help: "Deliveries pending, retrying or in flight, by channel.",
+			Help: "Deliveries pending, retrying or in flight, by channel (\"transactional\": confirmation mails in the mail outbox).",
 		}, []string{"channel"}),
 		oldest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "statusd_delivery_oldest_pending_seconds",

@@ -201,15 +201,16 @@ type Transactional struct {
 	Footer     string
 }
 
-// transactional builds the email for m.
-func (r *renderer) transactional(m Transactional) (*gomail.Msg, error) {
+// transactional builds the email for m; key names its row in the mail
+// outbox, so its Message-ID is the same on every attempt.
+func (r *renderer) transactional(m Transactional, key string) (*gomail.Msg, error) {
 	v := emailView{Lang: r.page.Language, PageName: r.page.Name, Subject: "[" + r.page.Name + "] " + m.Subject,
 		Heading: m.Heading, Paragraphs: m.Paragraphs, LinkURL: m.LinkURL, LinkText: m.LinkText, Footer: m.Footer}
 	msg, err := r.build(v, m.To)
 	if err != nil {
 		return nil, err
 	}
-	msg.SetMessageID()
+	msg.SetMessageIDWithValue(r.messageID(key))
 	return msg, nil
 }
 
