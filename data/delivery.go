@@ -54,6 +54,11 @@ type Delivery struct {
 // disabled; NoticeDetail holds the reason.
 const NoticeWebhookDisabled = "webhook_disabled"
 
+// NoticeWebhookFailing warns a webhook's owner that the endpoint has been
+// failing for a while and will be disabled if it goes on; NoticeDetail
+// holds the last reason.
+const NoticeWebhookFailing = "webhook_failing"
+
 // EventKey is the key of the delivery of event to subscriber.
 func EventKey(eventID, subscriberID int64) string {
 	return fmt.Sprintf("e%d.s%d", eventID, subscriberID)
@@ -92,6 +97,9 @@ type DeliveryResult struct {
 	// Failing marks the start of a run of failures on the endpoint (the
 	// store keeps the earliest); a success clears it.
 	Failing bool
+	// Warn, with Failing, queues a warning to the webhook's owner that the
+	// endpoint keeps failing, once per run of failures.
+	Warn bool
 }
 
 // DeliveryStats is the state of the queue, for metrics.

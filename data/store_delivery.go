@@ -348,7 +348,7 @@ func (f *finisher) finish(ctx context.Context, r DeliveryResult) error {
 	tx, s, now := f.tx, f.s, f.now
 	switch {
 	case r.Outcome == OutcomeSent:
-		_, err = tx.ExecContext(ctx, "UPDATE subscribers SET failing_since = NULL WHERE id = ? AND failing_since IS NOT NULL", subID)
+		_, err = tx.ExecContext(ctx, "UPDATE subscribers SET failing_since = NULL, failing_warned_at = NULL WHERE id = ? AND failing_since IS NOT NULL", subID)
 	case r.Failing:
 		_, err = tx.ExecContext(ctx, "UPDATE subscribers SET failing_since = ? WHERE id = ? AND failing_since IS NULL", ms(now), subID)
 	}
@@ -358,7 +358,26 @@ func (f *finisher) finish(ctx context.Context, r DeliveryResult) error {
 	if r.Outcome == OutcomeDead && r.Disable {
 		return s.disableWebhookTx(ctx, tx, subID, r.Error, now)
 	}
+	if r.Failing && r.Warn {
+		return s.warnWebhookTx(ctx, tx, subID, r.Error, now)
+	}
 	return nil
+}
+
+// warnWebhookTx queues a warning to a failing webhook's owner, once per
+// run of failures.
+func (s *Store) warnWebhookTx(ctx context.Context, tx *sql.Tx, subID int64, reason string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE subscribers SET failing_warned_at = ? WHERE id = ? AND channel = 'webhook'
+		AND failing_since IS NOT NULL AND failing_warned_at IS NULL AND disabled_at IS NULL`, ms(now), subID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO deliveries(notice, notice_detail, subscriber_id, channel, state, next_attempt_at, created_at, event_at)
+		VALUES (?, ?, ?, 'email', 'pending', ?, ?, ?)`, NoticeWebhookFailing, shortError(reason), subID, ms(now), ms(now), ms(now))
+	return err
 }
 
 // disableWebhookTx stops deliveries to a webhook endpoint and queues a

@@ -71,6 +71,9 @@ type Options struct {
 	// DisableAfter disables a webhook endpoint (and tells its owner) that
 	// has failed without a success for this long; 5 days.
 	DisableAfter time.Duration
+	// WarnAfter warns a webhook's owner, once per run of failures, that
+	// the endpoint has failed for this long; 24h. Not before DisableAfter.
+	WarnAfter time.Duration
 	// SecretOverlap is how long a rotated webhook secret keeps signing
 	// beside the new one; 24h. (Used by the subscribe flow.)
 	SecretOverlap time.Duration
@@ -100,6 +103,7 @@ func (o *Options) defaults() error {
 	def(&o.WebhookTimeout, 10*time.Second)
 	def(&o.Lease, 2*time.Minute)
 	def(&o.DisableAfter, 5*24*time.Hour)
+	def(&o.WarnAfter, 24*time.Hour)
 	def(&o.SecretOverlap, 24*time.Hour)
 	def(&o.Poll, time.Second)
 	def(&o.Retention, 30*24*time.Hour)

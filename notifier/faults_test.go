@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,6 +247,52 @@ func TestFailingForDaysDisables(t *testing.T) {
 	}
 	if n := len(failing.Requests()); n != 2 {
 		t.Errorf("%d attempts; want 2 (the first starts the failing period, the second finds it too long)", n)
+	}
+}
+
+// TestFailingEndpointWarned: the owner of an endpoint that keeps failing
+// is warned once per run of failures, before it would be disabled; a
+// success ends the run, and a new run warns again.
+func TestFailingEndpointWarned(t *testing.T) {
+	recv := notifiertest.StartReceiver(t)
+	var status atomic.Int32
+	status.Store(503)
+	recv.SetStatus(func(int) int { return int(status.Load()) })
+	h := newHarness(t, func(h *harness, o *notifier.Options) {
+		o.WarnAfter = time.Millisecond
+		o.DisableAfter = time.Hour
+		o.WebhookRetry = notifier.RetryPolicy{Schedule: []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}}
+	})
+	hook := h.addHook(t, recv.URL+"/x", data.FormatStatuspage)
+	h.incident(t, "Down", nil)
+	recv.WaitFor(t, 4, wait)
+	msgs := h.smtp.WaitFor(t, 1, wait)
+	h.settle(t)
+	if n := h.smtp.Count(); n != 1 {
+		t.Fatalf("%d notices after 4 failed attempts; want 1 warning", n)
+	}
+	m := msgs[0]
+	if m.To[0] != "owner@example.com" || m.Header.Get("Subject") != "[Fernhill] Your webhook endpoint keeps failing" ||
+		!strings.Contains(m.Text, "answered 503") || !strings.Contains(m.Text, "1 hour after the first failure") {
+		t.Errorf("warning to %v %q:\n%s", m.To, m.Header.Get("Subject"), m.Text)
+	}
+	if strings.Contains(m.Text, "/x") {
+		t.Errorf("the warning shows the endpoint's path:\n%s", m.Text)
+	}
+	if sub, _ := h.store.Subscriber(ctx, hook.ID); !sub.DisabledAt.IsZero() {
+		t.Fatal("a warned endpoint was disabled")
+	}
+	// It recovers, then fails again: a new run, a new warning.
+	status.Store(200)
+	h.incident(t, "Still down", nil)
+	recv.WaitFor(t, 5, wait)
+	h.settle(t)
+	status.Store(500)
+	h.incident(t, "Down again", nil)
+	h.smtp.WaitFor(t, 2, wait)
+	h.settle(t)
+	if n := h.smtp.Count(); n != 2 {
+		t.Errorf("%d notices; want 2 (one warning per run of failures)", n)
 	}
 }
 

@@ -72,10 +72,16 @@ type StaffNotice struct {
 	LinkText   string // "" for "Open statusd"
 }
 
-// EndpointNotice tells a webhook's owner that it was disabled.
+// EndpointNotice tells a webhook's owner that it was disabled, or, with
+// Warning, that it keeps failing and will be.
 type EndpointNotice struct {
 	URL    string // shown redacted
 	Reason string
+	// Warning: still enabled; DisableAfter is how long failures may last
+	// before it is disabled.
+	Warning      bool
+	Since        time.Time // the first failure of the run; zero if unknown
+	DisableAfter time.Duration
 }
 
 // Subject is the email subject: the page name, then the status.
@@ -102,6 +108,8 @@ func (n *Notice) headline() string {
 		return in.Status.Label() + ": " + in.Name
 	case n.Component != nil:
 		return n.Component.Name + ": " + n.Component.New.Label()
+	case n.Endpoint != nil && n.Endpoint.Warning:
+		return "Your webhook endpoint keeps failing"
 	case n.Endpoint != nil:
 		return "Your webhook endpoint was disabled"
 	case n.Staff != nil:

@@ -159,6 +159,19 @@ func (r *renderer) view(n *Notice, rc Recipient) emailView {
 			v.LinkText = "Open statusd"
 		}
 		v.Footer = "You receive this because this address is a staff address (notifier.staff) in " + r.page.Name + "'s statusd configuration."
+	case n.Endpoint != nil && n.Endpoint.Warning:
+		v.Heading = "Your webhook endpoint keeps failing"
+		since := "for a while"
+		if !n.Endpoint.Since.IsZero() {
+			since = "since " + r.when(n.Endpoint.Since)
+		}
+		v.Paragraphs = []string{
+			fmt.Sprintf("Status updates to %s have failed %s: %s.", n.Endpoint.URL, since, n.Endpoint.Reason),
+			"We keep retrying. If deliveries still fail " + humanDuration(n.Endpoint.DisableAfter) + " after the first failure, we stop sending and disable this subscription.",
+			"Check that the endpoint is up, answers promptly with a 2xx status, and accepts the signature headers.",
+		}
+		v.LinkURL, v.LinkText = r.page.URL+"/", "See the status page"
+		v.Footer = fmt.Sprintf("You receive this because you own a webhook subscription to %s status updates.", r.page.Name)
 	case n.Endpoint != nil:
 		v.Heading = "Your webhook endpoint was disabled"
 		v.Paragraphs = []string{

@@ -246,13 +246,15 @@ func (e *Engine) deliver(ctx context.Context, d data.Delivery) data.DeliveryResu
 		return res(data.DeliveryResult{Outcome: data.OutcomeDead, Disable: true,
 			Error: fmt.Sprintf("endpoint failing for %s: %s", humanDuration(now.Sub(sub.FailingSince)), reason)}, "dead")
 	}
+	// The owner hears once that it keeps failing, well before it is disabled.
+	warn := webhook && !sub.FailingSince.IsZero() && e.o.WarnAfter < e.o.DisableAfter && now.Sub(sub.FailingSince) >= e.o.WarnAfter
 	wait, ok := policy.Next(d.Attempts+1, d.CreatedAt, now, nil)
 	if !ok {
-		return res(data.DeliveryResult{Outcome: data.OutcomeDead, Failing: webhook,
+		return res(data.DeliveryResult{Outcome: data.OutcomeDead, Failing: webhook, Warn: warn,
 			Error: fmt.Sprintf("gave up after %d attempts: %s", d.Attempts+1, reason)}, "dead")
 	}
 	wait = max(wait, retryAfter(err))
-	return res(data.DeliveryResult{Outcome: data.OutcomeRetry, Next: now.Add(wait), Error: reason, Failing: webhook}, "retry")
+	return res(data.DeliveryResult{Outcome: data.OutcomeRetry, Next: now.Add(wait), Error: reason, Failing: webhook, Warn: warn}, "retry")
 }
 
 func (e *Engine) noticeOf(ctx context.Context, d data.Delivery) (*Notice, error) {
@@ -261,6 +263,9 @@ func (e *Engine) noticeOf(ctx context.Context, d data.Delivery) (*Notice, error)
 		return e.events.get(ctx, d.EventID)
 	case data.NoticeWebhookDisabled:
 		return &Notice{At: d.CreatedAt, Endpoint: &EndpointNotice{URL: redactURL(d.Subscriber.URL), Reason: d.NoticeDetail}}, nil
+	case data.NoticeWebhookFailing:
+		return &Notice{At: d.CreatedAt, Endpoint: &EndpointNotice{URL: redactURL(d.Subscriber.URL), Reason: d.NoticeDetail, Warning: true,
+			Since: d.Subscriber.FailingSince, DisableAfter: e.o.DisableAfter}}, nil
 	}
 	return nil, fmt.Errorf("notice %q: %w", d.Notice, data.ErrNotFound)
 }

@@ -28,6 +28,7 @@ type NotifierConfig struct {
 	ComponentChanges ComponentChangesConfig
 	ConfirmTTL       time.Duration
 	DisableAfter     time.Duration
+	WarnAfter        time.Duration // warn a webhook's owner after failing this long
 	// Subscribe requests per IP address per hour, and confirmation mails
 	// per address per hour.
 	PerIP, PerAddress int
@@ -70,6 +71,7 @@ type rawNotifier struct {
 	ComponentChanges *rawComponentChanges `yaml:"component_changes"`
 	ConfirmTTL       *string              `yaml:"confirm_ttl"`
 	DisableAfter     *string              `yaml:"disable_after"`
+	WarnAfter        *string              `yaml:"warn_after"`
 	RateLimit        *rawRateLimit        `yaml:"rate_limit"`
 }
 
@@ -168,6 +170,10 @@ func (c *checker) notifier(file *rawConfig, cfg *Config) {
 	}
 	n.ConfirmTTL = c.duration("notifier.confirm_ttl", raw.ConfirmTTL, durationRange{def: 48 * time.Hour, min: time.Minute, max: 30 * day, example: "48h, 7d"})
 	n.DisableAfter = c.duration("notifier.disable_after", raw.DisableAfter, durationRange{def: 5 * day, min: time.Hour, max: 365 * day, example: "5d"})
+	n.WarnAfter = c.duration("notifier.warn_after", raw.WarnAfter, durationRange{def: day, min: 10 * time.Minute, max: 365 * day, example: "1d"})
+	if n.WarnAfter >= n.DisableAfter && raw.WarnAfter != nil {
+		c.add("notifier.warn_after", "must be shorter than notifier.disable_after (%s), or the owner is never warned", formatDuration(n.DisableAfter))
+	}
 	n.PerIP, n.PerAddress = 20, 3
 	if rl := raw.RateLimit; rl != nil {
 		n.PerIP = c.intRange("notifier.rate_limit.per_ip", rl.PerIP, 20, 1, 1000000, " requests per hour")

@@ -130,6 +130,7 @@ func TestParseConfigDefaults(t *testing.T) {
 			ComponentChanges: ComponentChangesConfig{Email: "none", Webhook: "all"},
 			ConfirmTTL:       48 * time.Hour,
 			DisableAfter:     5 * 24 * time.Hour,
+			WarnAfter:        24 * time.Hour,
 			PerIP:            20,
 			PerAddress:       3,
 		},

@@ -44,6 +44,7 @@ func (m *Main) newNotifier(ctx context.Context) (*server.SubscribeOptions, error
 		From: nc.From, Allow: allow, WebhookTimeout: nc.Webhooks.Timeout,
 		EmailWorkers: nc.EmailWorkers, WebhookWorkers: nc.Webhooks.Workers, WebhookPerHost: nc.Webhooks.PerHost,
 		DisableAfter: nc.DisableAfter,
+		WarnAfter:    nc.WarnAfter,
 		ComponentChanges: notifier.ComponentChanges{Email: notifier.ChangePolicy(nc.ComponentChanges.Email),
 			Webhook: notifier.ChangePolicy(nc.ComponentChanges.Webhook)},
 		Logger: m.Logger, Registerer: m.Registry,
