@@ -190,11 +190,6 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 	a.app.Use(recover.New())
 	a.app.Use(a.headers)
 	a.uiRoutes()
-	if s.opts.SLOPush != nil {
-		// Pushed SLO events (server/slo_push.go): scoped API tokens or
-		// tokens from the configuration. Before apiRoutes' catch-all.
-		a.app.Post("/api/admin/slo/:id/events", s.pushSLOEvents)
-	}
 	a.apiRoutes()
 	a.app.Use(func(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusNotFound, "There is nothing at this address.")

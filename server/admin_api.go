@@ -36,6 +36,9 @@ type apiRoute struct {
 	// application/json (text/csv); Request and Response then hold "".
 	RequestMedia, ResponseMedia string
 	Handler                     fiber.Handler
+	// OwnAuth: the handler checks the bearer token itself (SLO pushes
+	// also take tokens from the configuration).
+	OwnAuth bool
 }
 
 type apiParam struct {
@@ -148,9 +151,15 @@ func (a *admin) apiRoutes() {
 	a.api = append(a.api, a.overrideAPIRoutes()...)
 	a.api = append(a.api, a.incidentAPIRoutes()...)
 	a.api = append(a.api, a.subscriberAPIRoutes()...)
+	if a.srv.opts.SLOPush != nil {
+		a.api = append(a.api, apiRoute{Method: "POST", Path: "/slo/{id}/events", Scope: data.ScopeSLOWrite, OwnAuth: true,
+			Summary: "Push good/total event counts for an SLO with source push, all applied or none. Takes an API token with slo:write, " +
+				"or a push token from the configuration (the SLO's push_token, or slos_push_token)",
+			Request: apiSLOPush{}, Response: apiSLOPushed{}, Status: 200, Handler: a.srv.pushSLOEvents})
+	}
 	for _, r := range a.api {
 		h := r.Handler
-		if !r.Public {
+		if !r.Public && !r.OwnAuth {
 			h = a.authenticate(r.Scope, h)
 		}
 		a.app.Add(r.Method, r.fiberPath(), h)

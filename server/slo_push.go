@@ -33,6 +33,24 @@ var (
 	_ PushAuth  = (*slo.TokenAuth)(nil)
 )
 
+// apiSLOPush is the body of a push, for the OpenAPI document; the handler
+// parses it with slo.ParseEvents, which also takes Unix seconds for time.
+type apiSLOPush struct {
+	// Events are at most 10,000 counts, each for the minute of its time.
+	Events []apiSLOPushEvent `json:"events"`
+}
+
+type apiSLOPushEvent struct {
+	Time  time.Time `json:"time"`
+	Good  int64     `json:"good"`
+	Total int64     `json:"total"`
+}
+
+// apiSLOPushed answers a push.
+type apiSLOPushed struct {
+	Accepted int `json:"accepted"`
+}
+
 // pushSLOEvents is POST /api/admin/slo/{id}/events: a batch of
 // {time, good, total} for a pushed SLO, all applied or none, each refusal a
 // 4xx with the field and the reason.
@@ -79,9 +97,7 @@ func (s *Server) pushSLOEvents(c *fiber.Ctx) error {
 	err = s.opts.SLOPush.Push(ctx, id, evs)
 	switch {
 	case err == nil:
-		return c.JSON(struct {
-			Accepted int `json:"accepted"`
-		}{len(evs)})
+		return c.JSON(apiSLOPushed{Accepted: len(evs)})
 	case errors.As(err, &inv):
 		return c.Status(http.StatusUnprocessableEntity).JSON(apiError{Field: inv.Field, Message: inv.Reason})
 	case errors.Is(err, data.ErrNotFound):

@@ -265,4 +265,15 @@ func TestSLOPushScopedToken(t *testing.T) {
 	if f := e.Figures()[0]; f.Total != 20 {
 		t.Fatalf("pushed %d events; want 20 from the two accepted pushes", f.Total)
 	}
+	// The push is in the API's OpenAPI document, with its body.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Scope       string         `json:"x-statusd-scope"`
+			RequestBody map[string]any `json:"requestBody"`
+		} `json:"paths"`
+	}
+	h.api("", "GET", "/api/admin/openapi.json", nil, &doc)
+	if op, ok := doc.Paths["/slo/{id}/events"]["post"]; !ok || op.Scope != "slo:write" || op.RequestBody == nil {
+		t.Errorf("openapi.json documents the push as %+v (present: %v)", op, ok)
+	}
 }
