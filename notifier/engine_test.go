@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ func catalog() data.Catalog {
 }
 
 type harness struct {
+	clock atomic.Pointer[time.Time] // the store's clock when set; the real one otherwise
 	store *data.Store
 	smtp  *notifiertest.SMTPServer
 	eng   *notifier.Engine
@@ -56,6 +58,14 @@ func newHarness(t *testing.T, tweak func(*harness, *notifier.Options)) *harness 
 	h := &harness{store: datatest.MustOpen(t), smtp: notifiertest.StartSMTP(t, notifiertest.SMTPOptions{}), reg: prometheus.NewRegistry()}
 	if _, err := h.store.SyncCatalog(ctx, catalog(), "config"); err != nil {
 		t.Fatal(err)
+	}
+	// The store reads its clock from the engine's goroutines: tests move
+	// it with setNow, never by replacing store.Now while they run.
+	h.store.Now = func() time.Time {
+		if c := h.clock.Load(); c != nil {
+			return *c
+		}
+		return time.Now()
 	}
 	mailer, err := notifier.NewSMTPMailer(notifier.SMTPOptions{Host: h.smtp.Host, Port: h.smtp.Port, TLS: notifier.TLSNone,
 		Timeout: 2 * time.Second, Concurrency: 4})
@@ -87,6 +97,9 @@ func newHarness(t *testing.T, tweak func(*harness, *notifier.Options)) *harness 
 	})
 	return h
 }
+
+// setNow sets the store's clock.
+func (h *harness) setNow(t time.Time) { h.clock.Store(&t) }
 
 func (h *harness) addEmail(t *testing.T, addr string, comps ...string) data.Subscriber {
 	t.Helper()
@@ -515,7 +528,7 @@ func TestStaffAlertOverdueAndDraft(t *testing.T) {
 	h.addEmail(t, "customer@example.com")
 	h.addHook(t, recv.URL+"/all", data.FormatStatuspage)
 	t0 := time.Now().Truncate(time.Minute)
-	h.store.Now = func() time.Time { return t0 }
+	h.setNow(t0)
 	d, err := h.store.CreateDraft(ctx, data.DraftInput{Name: "Card payments failing", Body: "Looking into it.", Notify: true,
 		Components: map[string]data.ComponentStatus{"payments": data.MajorOutage}, NextUpdateBy: t0.Add(30 * time.Minute), Actor: "ann@fernhill.example"})
 	if err != nil {
@@ -531,7 +544,7 @@ func TestStaffAlertOverdueAndDraft(t *testing.T) {
 	h.settle(t)
 	hooks := len(recv.Requests())
 
-	h.store.Now = func() time.Time { return t0.Add(42 * time.Minute) }
+	h.setNow(t0.Add(42 * time.Minute))
 	if _, err := h.store.CreateDraft(ctx, data.DraftInput{Name: "Outage: Sign in", Body: "Detected.", ProposedBy: "statusd", JourneyID: "sign-in",
 		Components: map[string]data.ComponentStatus{"auth-api": data.PartialOutage}, NextUpdateBy: t0.Add(time.Hour), Actor: "statusd"}); err != nil {
 		t.Fatal(err)
@@ -601,7 +614,7 @@ func TestMaintenanceReminder(t *testing.T) {
 	h.smtp.WaitFor(t, 1, wait)
 	h.settle(t) // before the clock jumps, or the sent notice's lease would look expired
 	// An hour and a half later, the two-hour reminder is due.
-	h.store.Now = func() time.Time { return t0.Add(90 * time.Minute) }
+	h.setNow(t0.Add(90 * time.Minute))
 	if n, err := h.store.SendMaintenanceReminders(ctx, []time.Duration{2 * time.Hour}); err != nil || n != 1 {
 		t.Fatalf("SendMaintenanceReminders = %d, %v", n, err)
 	}

@@ -373,7 +373,7 @@ func TestLeaseRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	h.store.Now = func() time.Time { return now }
+	h.setNow(now)
 	// Expand with a throwaway engine that never sends: plan and expand
 	// through the store directly.
 	if _, err := h.store.Consume(ctx, "notifier", 100, func(tx *data.Tx, evs []data.Event) error {
