@@ -232,14 +232,32 @@ func BenchmarkRebuild2000(b *testing.B) {
 	}
 }
 
-// BenchmarkRebuild2000Change is a status change on that page.
+// BenchmarkRebuild2000Change is a status change on that page. It also logs
+// how long the first rebuild took and what the snapshot holds.
 func BenchmarkRebuild2000Change(b *testing.B) {
 	st := largeStore(b, 20, 100)
+	start := time.Now()
 	srv, err := New(st, Options{Page: Page{ID: "big", Name: "Big", URL: "https://status.big.example"}})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Logf("first rebuild: %v; %s", time.Since(start).Round(time.Millisecond), snapshotSize(srv.snap.Load()))
 	benchStatusChanges(b, srv, st, "j007-c042")
+}
+
+// snapshotSize describes how many documents sn holds and about how much
+// memory they take, all and those under /feeds/.
+func snapshotSize(sn *snapshot) string {
+	var n, size, feeds, feedSize int
+	for p, e := range sn.entries {
+		n++
+		size += e.size()
+		if strings.HasPrefix(p, "/feeds/") {
+			feeds++
+			feedSize += e.size()
+		}
+	}
+	return fmt.Sprintf("%d documents, %.1f MiB; of them %d feeds, %.1f MiB", n, float64(size)/(1<<20), feeds, float64(feedSize)/(1<<20))
 }
 
 // BenchmarkMemory10k reports the memory of a server whose store holds

@@ -3,9 +3,10 @@
 // status, SVG badges; embed.go, badge.go), health and metrics, and the admin
 // UI and API.
 //
-// Public documents are rendered once per change into an immutable snapshot
-// (plain, gzip and brotli bytes with strong ETags and cache headers) that is
-// swapped atomically; a request only picks and copies prebuilt bytes and never
+// Public documents, the feed of every journey and component included, are
+// rendered once per change into an immutable snapshot (plain, gzip and
+// brotli bytes with strong ETags and cache headers) that is swapped
+// atomically; a request only picks and copies prebuilt bytes and never
 // touches the store. A rebuild renders only what changed: documents and
 // fragments are kept by a key of their inputs (memo.go). If the store cannot
 // be read, the last snapshot is kept and the page says how old its data is.

@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"html"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/gofiber/fiber/v2"
 	"github.com/gorilla/feeds"
 
 	"github.com/statusd/statusd/data"
@@ -17,46 +15,162 @@ import (
 // feedLimit caps the items in each feed; readers keep what they have seen.
 const feedLimit = 50
 
-// feedDocs renders /history.rss and /history.atom: incidents and
-// maintenance, newest activity first, each item carrying every update. The
-// feeds change only when one of their items does: their updated time is
-// the newest item's, not that of the page (a component's status is not in
-// a feed), so a status change does not re-render them.
+// feedDocs renders /history.rss and /history.atom, and the feeds of each
+// journey and component at /feeds/journey/{id}.rss|.atom and
+// /feeds/component/{id}.rss|.atom: incidents and maintenance, newest
+// activity first, each item carrying every update. A journey's feed covers
+// its components, a group's its children.
+//
+// A feed changes only when one of its items does: it is keyed by its scope
+// and the render keys of its items (memo.go), and its updated time is the
+// newest item's, not that of the page (a component's status is not in a
+// feed). So a status change re-renders no feed, and an incident update only
+// those of the components it touches, their groups and journeys, and
+// /history. On a page of thousands of components the rest cost a hash each.
 func (s *Server) feedDocs(m *model, prev *snapshot) ([]doc, error) {
 	all := append(append([]data.Incident{}, m.incidents...), m.maintenances...)
 	sortByActivity(all)
-	all = firstN(all, feedLimit)
-	k := newKeyHash().str("feed").str(m.page.Name).str(m.page.URL)
+	// The history feed keeps the page's updated time when there is nothing
+	// in it, as the page says.
+	docs := make([]doc, 0, 2*(1+len(m.snap.Journeys)+len(m.snap.Components)))
+	docs, err := s.appendFeeds(docs, m, prev, feedScope{name: m.page.Name, empty: m.updatedAt}, all, seq(min(len(all), feedLimit)))
+	if err != nil {
+		return nil, err
+	}
+	journeys, components := scopedItems(m, all)
+	for _, j := range m.snap.Journeys {
+		// An empty feed is dated by when its journey or component was
+		// created: the page's updated time moves with every status change.
+		docs, err = s.appendFeeds(docs, m, prev, feedScope{kind: "journey", id: j.ID, name: j.Name, empty: j.CreatedAt}, all, journeys[j.ID])
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range m.snap.Components {
+		docs, err = s.appendFeeds(docs, m, prev, feedScope{kind: "component", id: c.ID, name: c.Name, empty: c.CreatedAt}, all, components[c.ID])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return docs, nil
+}
+
+// feedScope is what one feed covers: the whole page (kind "") or one
+// journey or component.
+type feedScope struct {
+	kind, id, name string
+	empty          time.Time // the feed's updated time when it has no items
+}
+
+// scopedItems lists, by journey and by component id, the indexes in all of
+// the incidents and maintenance that touch them, at most feedLimit each, in
+// the order of all. A group's list has those of its children, a journey's
+// those of its components.
+func scopedItems(m *model, all []data.Incident) (journeys, components map[string][]int) {
+	comps := make(map[string]*data.Component, len(m.snap.Components))
+	for i := range m.snap.Components {
+		comps[m.snap.Components[i].ID] = &m.snap.Components[i]
+	}
+	journeys, components = map[string][]int{}, map[string][]int{}
+	add := func(lists map[string][]int, id string, i int) {
+		l := lists[id]
+		// An incident's entries are made together, so one it already has
+		// is the last.
+		if len(l) >= feedLimit || len(l) > 0 && l[len(l)-1] == i {
+			return
+		}
+		lists[id] = append(l, i)
+	}
+	for i, in := range all {
+		for _, id := range in.ComponentIDs {
+			c := comps[id]
+			if c == nil {
+				continue // no longer on the page
+			}
+			add(components, id, i)
+			if c.GroupID != "" {
+				add(components, c.GroupID, i)
+			}
+			add(journeys, c.JourneyID, i)
+		}
+	}
+	return journeys, components
+}
+
+// seq is 0, 1, …, n-1.
+func seq(n int) []int {
+	l := make([]int, n)
+	for i := range l {
+		l[i] = i
+	}
+	return l
+}
+
+// appendFeeds appends to docs the RSS and Atom feeds of sc with the
+// incidents of all at items: the previous snapshot's when nothing they show
+// has changed, else rendered. The key is made of what the feeds show: the
+// scope, the page's name and URL, and each item's render key (or the empty
+// feed's time).
+func (s *Server) appendFeeds(docs []doc, m *model, prev *snapshot, sc feedScope, all []data.Incident, items []int) ([]doc, error) {
+	if sc.name == "" {
+		return docs, nil // nothing to call it: the snapshot's 404
+	}
+	k := newKeyHash().str("feed").str(sc.kind).str(sc.id).str(sc.name).str(m.page.Name).str(m.page.URL)
 	var updated time.Time
-	for _, in := range all {
-		k.u64(m.incidentKeys[in.ID])
-		updated = later(updated, in.UpdatedAt)
+	for _, i := range items {
+		k.u64(m.incidentKeys[all[i].ID])
+		updated = later(updated, all[i].UpdatedAt)
 	}
 	if updated.IsZero() {
-		updated = m.updatedAt
+		updated = sc.empty
+		if updated.IsZero() {
+			updated = m.updatedAt
+		}
 		k.time(updated)
 	}
 	key := k.sum()
-	rssE, atomE := prev.reusable("/history.rss", key), prev.reusable("/history.atom", key)
+	path := "/history"
+	if sc.kind != "" {
+		path = "/feeds/" + sc.kind + "/" + sc.id
+	}
+	rssPath, atomPath := path+".rss", path+".atom"
+	rssE, atomE := prev.reusable(rssPath, key), prev.reusable(atomPath, key)
 	if rssE != nil && atomE != nil {
-		return []doc{{path: "/history.rss", reuse: rssE}, {path: "/history.atom", reuse: atomE}}, nil
+		return append(docs, doc{path: rssPath, reuse: rssE}, doc{path: atomPath, reuse: atomE}), nil
 	}
 	f := &feeds.Feed{
 		Title:       m.page.Name + " status",
 		Link:        &feeds.Link{Href: m.page.URL + "/"},
 		Description: "Incidents and scheduled maintenance for " + m.page.Name,
-		Id:          m.page.URL + "/history",
+		Id:          m.page.URL + path,
 		Updated:     updated,
 	}
-	rss, atom, err := s.writeFeeds(f, all)
+	var tags []string
+	if sc.kind != "" {
+		f.Title = sc.name + " · " + m.page.Name + " status"
+		f.Description = "Incidents and scheduled maintenance affecting " + sc.name + " on " + m.page.Name
+		tags = []string{"feed-" + sc.kind + "-" + sc.id}
+	}
+	list := make([]data.Incident, len(items))
+	for n, i := range items {
+		list[n] = all[i]
+	}
+	rss, atom, err := s.writeFeeds(f, list)
 	if err != nil {
 		return nil, err
 	}
-	return []doc{
-		{path: "/history.rss", kind: kindFeed, contentType: "application/rss+xml; charset=utf-8", body: rss, key: key},
-		{path: "/history.atom", kind: kindFeed, contentType: "application/atom+xml; charset=utf-8", body: atom, key: key},
-	}, nil
+	// An empty feed is a few hundred bytes, which compression makes about
+	// 200 smaller: like badges, the thousands of them on a large page are
+	// kept as they are.
+	return append(docs,
+		doc{path: rssPath, kind: kindFeed, contentType: "application/rss+xml; charset=utf-8", body: rss, key: key, tags: tags,
+			identityOnly: len(rss) < smallFeed},
+		doc{path: atomPath, kind: kindFeed, contentType: "application/atom+xml; charset=utf-8", body: atom, key: key, tags: tags,
+			identityOnly: len(atom) < smallFeed}), nil
 }
+
+// smallFeed is the size under which a feed is not precompressed.
+const smallFeed = 1024
 
 // writeFeeds adds each incident of list to f as an item with all its
 // updates (its id is the incident's URL, stable across updates) and renders
@@ -93,129 +207,4 @@ func (s *Server) writeFeeds(f *feeds.Feed, list []data.Incident) (rss, atom []by
 		return nil, nil, fmt.Errorf("render atom: %w", err)
 	}
 	return r.Bytes(), a.Bytes(), nil
-}
-
-// feedCache holds the per-journey and per-component feeds rendered from one
-// model. They are rendered on their first request after a change rather than
-// at every rebuild, because a page with thousands of components would
-// otherwise render thousands of feeds nobody reads; after that, requests
-// copy prebuilt bytes like every other public document.
-type feedCache struct {
-	m       *model
-	mu      sync.Mutex
-	entries map[string]*entry
-}
-
-// serveFeed answers /feeds/journey/{id}.rss|.atom and
-// /feeds/component/{id}.rss|.atom: the incidents and maintenance affecting
-// one journey, or one component (a group: any of its components).
-func (s *Server) serveFeed(c *fiber.Ctx) error {
-	m := s.currentModel()
-	if m == nil {
-		return s.servePublic(c)
-	}
-	kind, file := c.Params("kind"), c.Params("file")
-	id, format, ok := strings.Cut(file, ".")
-	if !ok || (format != "rss" && format != "atom") || (kind != "journey" && kind != "component") || data.ValidateID("id", id) != nil {
-		return s.servePublic(c) // the snapshot's 404
-	}
-	fc := s.subsFeedCache(m)
-	key := kind + "/" + id + "." + format
-	fc.mu.Lock()
-	e, ok := fc.entries[key]
-	if !ok {
-		var err error
-		e, err = s.buildFeedEntry(m, kind, id, format)
-		if err != nil {
-			fc.mu.Unlock()
-			return err
-		}
-		fc.entries[key] = e // nil for an unknown id: remembered too
-	}
-	fc.mu.Unlock()
-	if e == nil {
-		return s.servePublic(c)
-	}
-	writeEntry(c, e)
-	return nil
-}
-
-// currentModel is the model of the last rebuild (kept by subscribeDocs).
-func (s *Server) currentModel() *model { return s.subs.model.Load() }
-
-func (s *Server) subsFeedCache(m *model) *feedCache {
-	for {
-		cur := s.subs.feedCache.Load()
-		if cur != nil && cur.m == m {
-			return cur
-		}
-		next := &feedCache{m: m, entries: map[string]*entry{}}
-		if s.subs.feedCache.CompareAndSwap(cur, next) {
-			return next
-		}
-	}
-}
-
-func (s *Server) buildFeedEntry(m *model, kind, id, format string) (*entry, error) {
-	var name string
-	match := map[string]bool{}
-	switch kind {
-	case "journey":
-		for _, j := range m.snap.Journeys {
-			if j.ID == id {
-				name = j.Name
-			}
-		}
-		for _, c := range m.snap.Components {
-			if c.JourneyID == id {
-				match[c.ID] = true
-			}
-		}
-	case "component":
-		name = m.names[id]
-		match[id] = true
-		for _, ch := range m.children[id] {
-			match[ch] = true
-		}
-	}
-	if name == "" {
-		return nil, nil
-	}
-	var list []data.Incident
-	for _, group := range [][]data.Incident{m.incidents, m.maintenances} {
-		for _, in := range group {
-			for _, c := range in.ComponentIDs {
-				if match[c] {
-					list = append(list, in)
-					break
-				}
-			}
-		}
-	}
-	sortByActivity(list)
-	list = firstN(list, feedLimit)
-	var updated time.Time
-	for _, in := range list {
-		updated = later(updated, in.UpdatedAt)
-	}
-	if updated.IsZero() {
-		updated = m.updatedAt
-	}
-	f := &feeds.Feed{
-		Title:       name + " · " + m.page.Name + " status",
-		Link:        &feeds.Link{Href: m.page.URL + "/"},
-		Description: "Incidents and scheduled maintenance affecting " + name + " on " + m.page.Name,
-		Id:          m.page.URL + "/feeds/" + kind + "/" + id,
-		Updated:     updated,
-	}
-	rss, atom, err := s.writeFeeds(f, list)
-	if err != nil {
-		return nil, err
-	}
-	d := doc{path: "/feeds/" + kind + "/" + id + ".rss", kind: kindFeed, contentType: "application/rss+xml; charset=utf-8", body: rss,
-		tags: []string{"feed-" + kind + "-" + id}}
-	if format == "atom" {
-		d.path, d.contentType, d.body = "/feeds/"+kind+"/"+id+".atom", "application/atom+xml; charset=utf-8", atom
-	}
-	return s.makeEntry(d, nil, s.opts.Now()), nil
 }

@@ -32,10 +32,12 @@ func TestRebuildRendersChangesOnly(t *testing.T) {
 		changed := after.entries[path] != e
 		// The page, the API, and the embeds that show rest: its badges and
 		// frames, its journey's, and the page-wide frames and widget data;
-		// not its uptime badges (the change is seconds old).
+		// not its uptime badges (the change is seconds old) nor its feeds
+		// (they show incidents, not statuses).
 		want := path == "/" || strings.HasPrefix(path, "/api/v2/") || path == "/embed/status.json" ||
 			strings.HasPrefix(path, "/embed/frame?theme=") ||
-			(strings.Contains(path, "rest") || strings.Contains(path, "public-api")) && !strings.Contains(path, "uptime.svg")
+			(strings.Contains(path, "rest") || strings.Contains(path, "public-api")) && !strings.Contains(path, "uptime.svg") &&
+				!strings.HasPrefix(path, "/feeds/")
 		if changed != want {
 			t.Errorf("after a status change, %s changed: %v; want %v", path, changed, want)
 		}
@@ -56,6 +58,7 @@ func TestRebuildRendersChangesOnly(t *testing.T) {
 	// An update on one open incident.
 	before = after
 	open := before.model.openIncidents[0].ID
+	feeds := scopeFeeds(before.model, before.model.openIncidents[0].ComponentIDs)
 	if _, err := st.AddUpdate(ctx, open, data.NewUpdate{Status: data.Monitoring, Body: "A fix is out.", Actor: "t"}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +69,8 @@ func TestRebuildRendersChangesOnly(t *testing.T) {
 	for path, e := range before.entries {
 		changed := after.entries[path] != e
 		want := path == "/" || path == "/incidents/"+open || path == "/history" || path == "/history.rss" || path == "/history.atom" ||
-			path == "/api/v2/summary.json" || path == "/api/v2/incidents.json" || path == "/api/v2/incidents/unresolved.json"
+			path == "/api/v2/summary.json" || path == "/api/v2/incidents.json" || path == "/api/v2/incidents/unresolved.json" ||
+			feeds[path]
 		if strings.HasPrefix(path, "/api/v2/") && !want {
 			// The fixture's clock stands still, so page.updated_at may
 			// not move: the other documents change exactly when their
@@ -97,6 +101,28 @@ func TestRebuildRendersChangesOnly(t *testing.T) {
 			t.Errorf("fragments rendered after a rebuild without changes: %d", m)
 		}
 	}
+}
+
+// scopeFeeds is the set of the feeds of components ids, of their groups and
+// of their journeys, in both formats.
+func scopeFeeds(m *model, ids []string) map[string]bool {
+	out := map[string]bool{}
+	add := func(kind, id string) {
+		out["/feeds/"+kind+"/"+id+".rss"], out["/feeds/"+kind+"/"+id+".atom"] = true, true
+	}
+	for _, id := range ids {
+		for _, c := range m.snap.Components {
+			if c.ID != id {
+				continue
+			}
+			add("component", c.ID)
+			add("journey", c.JourneyID)
+			if c.GroupID != "" {
+				add("component", c.GroupID)
+			}
+		}
+	}
+	return out
 }
 
 // newKeys counts the memo's values made by the last rebuild.

@@ -46,7 +46,7 @@ func (s *Server) routes() *fiber.App {
 	s.embedRoutes(app) // embed.go: /embed…, /badge…
 	// Every public document comes from the snapshot. Fiber's Get also
 	// answers HEAD.
-	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*", "/subscribe"} {
+	for _, p := range []string{"/", "/history", "/history.rss", "/history.atom", "/incidents/:id", "/api/v2/*", "/assets/*", "/subscribe", "/feeds/*"} {
 		app.Get(p, s.servePublic)
 	}
 	s.subscribeRoutes(app)

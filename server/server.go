@@ -135,7 +135,7 @@ type Server struct {
 	cache   cacheHeaders
 	hsts    bool
 	metrics *metrics
-	subs    *subscribeState // the subscribe flow (maybe off) and per-component feeds
+	subs    *subscribeState // the subscribe flow (maybe off)
 	admin   *admin          // nil without Options.Admin.Store
 
 	snap     atomic.Pointer[snapshot]

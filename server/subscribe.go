@@ -73,19 +73,17 @@ func (o *SubscribeOptions) defaults() {
 
 // subscribeState is the subscribe flow's part of the Server.
 type subscribeState struct {
-	enabled   bool
-	o         SubscribeOptions
-	perIP     *rateLimiter
-	perAddr   *rateLimiter
-	model     atomic.Pointer[model] // the last model rendered, for the forms
-	feedCache atomic.Pointer[feedCache]
+	enabled bool
+	o       SubscribeOptions
+	perIP   *rateLimiter
+	perAddr *rateLimiter
+	model   atomic.Pointer[model] // the last model rendered, for the forms
 }
 
 // subscribeRoutes registers the subscribe flow when it is configured. GET
 // /subscribe is a prebuilt document in the snapshot; the rest act on a
 // token or a form and are answered per request, never cached.
 func (s *Server) subscribeRoutes(app *fiber.App) {
-	app.Get("/feeds/:kind/:file", s.serveFeed)
 	if !s.subs.enabled {
 		return
 	}
