@@ -155,7 +155,14 @@ func (s *Server) appendFeeds(docs []doc, m *model, prev *snapshot, sc feedScope,
 	for n, i := range items {
 		list[n] = all[i]
 	}
-	rss, atom, err := s.writeFeeds(f, list)
+	// gorilla/feeds gives an Atom feed its link as id, which every scoped
+	// feed shares with /history.atom; each gets its own. /history.atom
+	// keeps the id it always had.
+	atomID := ""
+	if sc.kind != "" {
+		atomID = f.Id
+	}
+	rss, atom, err := s.writeFeeds(f, list, atomID)
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +181,8 @@ const smallFeed = 1024
 
 // writeFeeds adds each incident of list to f as an item with all its
 // updates (its id is the incident's URL, stable across updates) and renders
-// f in both formats.
-func (s *Server) writeFeeds(f *feeds.Feed, list []data.Incident) (rss, atom []byte, err error) {
+// f in both formats; atomID, when set, is the Atom feed's id.
+func (s *Server) writeFeeds(f *feeds.Feed, list []data.Incident, atomID string) (rss, atom []byte, err error) {
 	for _, in := range list {
 		link := f.Link.Href + "incidents/" + in.ID
 		var text, content strings.Builder
@@ -203,7 +210,11 @@ func (s *Server) writeFeeds(f *feeds.Feed, list []data.Incident) (rss, atom []by
 	if err := f.WriteRss(&r); err != nil {
 		return nil, nil, fmt.Errorf("render rss: %w", err)
 	}
-	if err := f.WriteAtom(&a); err != nil {
+	af := (&feeds.Atom{Feed: f}).AtomFeed()
+	if atomID != "" {
+		af.Id = atomID
+	}
+	if err := feeds.WriteXML(af, &a); err != nil {
 		return nil, nil, fmt.Errorf("render atom: %w", err)
 	}
 	return r.Bytes(), a.Bytes(), nil

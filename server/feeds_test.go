@@ -29,6 +29,7 @@ type rssFeed struct {
 
 // atomFeed is what the tests read of an Atom feed.
 type atomFeed struct {
+	ID      string `xml:"id"`
 	Title   string `xml:"title"`
 	Updated string `xml:"updated"`
 	Entries []struct {
@@ -100,6 +101,9 @@ func checkScopedFeeds(t *testing.T, srv *Server) map[string]int {
 		wantTitle := name + " · " + m.page.Name + " status"
 		if rss.Channel.Title != wantTitle || atom.Title != wantTitle || atom.Updated == "" {
 			t.Errorf("%s: title %q / %q, updated %q; want title %q and a time", path, rss.Channel.Title, atom.Title, atom.Updated, wantTitle)
+		}
+		if want := m.page.URL + path; atom.ID != want {
+			t.Errorf("%s.atom has id %q; want its own, %q", path, atom.ID, want)
 		}
 		counts[kind+"/"+id] = len(got)
 	}
