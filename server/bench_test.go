@@ -236,12 +236,21 @@ func BenchmarkRebuild2000(b *testing.B) {
 // how long the first rebuild took and what the snapshot holds.
 func BenchmarkRebuild2000Change(b *testing.B) {
 	st := largeStore(b, 20, 100)
+	heap := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
 	start := time.Now()
 	srv, err := New(st, Options{Page: Page{ID: "big", Name: "Big", URL: "https://status.big.example"}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("first rebuild: %v; %s", time.Since(start).Round(time.Millisecond), snapshotSize(srv.snap.Load()))
+	took := time.Since(start)
+	b.Logf("first rebuild: %v; %s; server heap %.1f MiB", took.Round(time.Millisecond), snapshotSize(srv.snap.Load()),
+		float64(heap()-before)/(1<<20))
 	benchStatusChanges(b, srv, st, "j007-c042")
 }
 

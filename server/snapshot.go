@@ -344,11 +344,42 @@ func (s *Server) makeEntry(d doc, prev *entry, now time.Time) *entry {
 	}
 	keys := strings.Join(tags, " ")
 	hd = append(hd, [2]string{"Surrogate-Key", keys}, [2]string{"Cache-Tag", strings.Join(tags, ",")})
+	e.headers = make([]header, 0, len(hd)+1)
 	for _, kv := range hd {
-		e.headers = append(e.headers, header{[]byte(kv[0]), []byte(kv[1])})
+		// Most names and values are the same on thousands of entries:
+		// they share one copy.
+		e.headers = append(e.headers, header{headerBytes.get(kv[0]), headerBytes.get(kv[1])})
 	}
-	e.headers = append(e.headers, header{[]byte("Last-Modified"), []byte(e.lastModifiedText)})
+	e.headers = append(e.headers, header{headerBytes.get("Last-Modified"), []byte(e.lastModifiedText)})
 	return e
+}
+
+// headerBytes holds one copy of each header name and value that entries
+// share. Responses only read them.
+var headerBytes = newInterner(4096)
+
+// interner returns one shared []byte per distinct string, up to limit
+// strings; past that it copies, so values unique to one document (its
+// Surrogate-Key) cannot grow it without bound.
+type interner struct {
+	mu    sync.Mutex
+	limit int
+	m     map[string][]byte
+}
+
+func newInterner(limit int) *interner { return &interner{limit: limit, m: map[string][]byte{}} }
+
+func (in *interner) get(s string) []byte {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if b, ok := in.m[s]; ok {
+		return b
+	}
+	b := []byte(s)
+	if len(in.m) < in.limit {
+		in.m[s] = b
+	}
+	return b
 }
 
 // brotliQuality trades size for rebuild time. Quality 11 makes the front
