@@ -113,7 +113,8 @@ func (a *admin) subscriberAPIRoutes() []apiRoute {
 			}, paging...),
 			Response: apiSubscriberPage{}, Status: 200, Handler: a.apiSubscribers},
 		{Method: "GET", Path: "/subscribers/export.csv", Scope: data.ScopeSubscribersRead,
-			Summary:  "Every subscriber as CSV (streamed): id, kind, address, scope, confirmed_at, created_at",
+			Summary: "Every subscriber as CSV (streamed): id, kind, address, scope, confirmed_at, created_at. " +
+				"A cell starting with =, +, -, @, tab or CR gets a leading ' so spreadsheets do not run it as a formula",
 			Response: "", ResponseMedia: "text/csv", Status: 200, Handler: a.subscribersCSV},
 		{Method: "POST", Path: "/subscribers/import", Scope: data.ScopeSubscribersWrite,
 			Summary: "Import email subscribers from CSV: a header with email and optional components and journeys (ids separated by spaces). " +
@@ -254,6 +255,8 @@ func (a *admin) subscribersCSV(c *fiber.Ctx) error {
 		defer cancel()
 		w := csv.NewWriter(bw)
 		_ = w.Write([]string{"id", "kind", "address", "scope", "confirmed_at", "created_at"})
+		// Every cell goes through csvCell: an address such as
+		// "=HYPERLINK(…)@example.com" is a valid email address.
 		var after int64
 		for {
 			subs, err := store.Subscribers(ctx, data.SubscriberFilter{After: after, Limit: 1000})
@@ -262,7 +265,8 @@ func (a *admin) subscribersCSV(c *fiber.Ctx) error {
 			}
 			for _, s := range subs {
 				j := subscriberJSON(s)
-				_ = w.Write([]string{strconv.FormatInt(s.ID, 10), j.Kind, j.Address, subscriberScope(s), csvTime(s.ConfirmedAt), csvTime(s.CreatedAt)})
+				_ = w.Write([]string{csvCell(strconv.FormatInt(s.ID, 10)), csvCell(j.Kind), csvCell(j.Address), csvCell(subscriberScope(s)),
+					csvCell(csvTime(s.ConfirmedAt)), csvCell(csvTime(s.CreatedAt))})
 			}
 			w.Flush()
 			if w.Error() != nil || bw.Flush() != nil || len(subs) < 1000 {
@@ -274,6 +278,28 @@ func (a *admin) subscribersCSV(c *fiber.Ctx) error {
 		_ = bw.Flush()
 	})
 	return nil
+}
+
+// csvCell makes a cell safe to open in a spreadsheet: one that starts with
+// =, +, -, @, a tab or a carriage return would be read as a formula (CSV
+// or formula injection), so it gets a leading single quote, as OWASP's
+// guidance on CSV injection says. Email addresses may start with =, + or
+// -; quoting (for commas, quotes and newlines) is csv.Writer's.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// uncsvCell undoes csvCell on an imported cell, so that an exported address
+// imports as it was. Email addresses may start with a quote too, but not
+// one followed by a formula character in any real list.
+func uncsvCell(s string) string {
+	if len(s) > 1 && s[0] == '\'' && csvCell(s[1:]) != s[1:] {
+		return s[1:]
+	}
+	return s
 }
 
 // splitIDCell splits a cell of ids separated by spaces, commas or semicolons.
@@ -312,7 +338,7 @@ func parseSubscriberCSV(body io.Reader) ([]data.NewSubscriber, []int, error) {
 	}
 	cell := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
+			return uncsvCell(strings.TrimSpace(rec[i]))
 		}
 		return ""
 	}
