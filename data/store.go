@@ -328,6 +328,28 @@ func loadEvents(ctx context.Context, q querier, after int64, limit int) ([]Event
 	return out, rows.Err()
 }
 
+// EventsByID returns the events with the given ids, by id; ids that do not
+// exist are left out.
+func (s *Store) EventsByID(ctx context.Context, ids ...int64) (map[int64]Event, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	out := make(map[int64]Event, len(ids))
+	for _, id := range ids {
+		if _, done := out[id]; done {
+			continue
+		}
+		evs, err := loadEvents(ctx, s.reader, id-1, 1)
+		if err != nil {
+			return nil, fmt.Errorf("load event %d: %w", id, err)
+		}
+		if len(evs) == 1 && evs[0].ID == id {
+			out[id] = evs[0]
+		}
+	}
+	return out, nil
+}
+
 // AuditEntry is one line of the audit log.
 type AuditEntry struct {
 	ID      int64

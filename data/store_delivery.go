@@ -460,11 +460,15 @@ type DeliveryFilter struct {
 	EventID      int64
 	SubscriberID int64
 	State        DeliveryState
-	Limit        int // 100 if 0
-	After        int64
+	Limit        int   // 100 if 0
+	After        int64 // only ids greater than this
+	Before       int64 // only ids less than this, if set
+	// Newest lists the newest first (a subscriber's recent deliveries);
+	// page on with Before.
+	Newest bool
 }
 
-// Deliveries lists deliveries in id order, for operators: per event or per
+// Deliveries lists deliveries in id order (newest first with f.Newest), for operators: per event or per
 // subscriber, with state, attempts, next attempt and last error.
 func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error) {
 	if s.closed.Load() {
@@ -487,7 +491,15 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, e
 		q += " AND state = ?"
 		args = append(args, f.State)
 	}
-	q += " ORDER BY id LIMIT ?"
+	if f.Before > 0 {
+		q += " AND id < ?"
+		args = append(args, f.Before)
+	}
+	if f.Newest {
+		q += " ORDER BY id DESC LIMIT ?"
+	} else {
+		q += " ORDER BY id LIMIT ?"
+	}
 	args = append(args, f.Limit)
 	rows, err := s.reader.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -523,6 +535,54 @@ func (s *Store) DeliveryCounts(ctx context.Context, eventID int64) (map[Delivery
 			return nil, fmt.Errorf("count deliveries of event %d: %w", eventID, err)
 		}
 		out[st] = n
+	}
+	return out, rows.Err()
+}
+
+// EventDeliveries is one event's deliveries counted by state.
+type EventDeliveries struct {
+	EventID   int64
+	Kind      EventKind
+	CreatedAt time.Time
+	Counts    map[DeliveryState]int
+	// Expanding is true while the fan-out is still creating deliveries,
+	// so the counts are not final.
+	Expanding bool
+}
+
+// SubjectDeliveryCounts counts, by state, the deliveries of every event
+// about subject (an incident's id, say) that was fanned out to
+// subscribers, oldest event first. Events whose fan-out was pruned (see
+// PruneDeliveries) are left out; so are events nobody was to hear about.
+func (s *Store) SubjectDeliveryCounts(ctx context.Context, subject string) ([]EventDeliveries, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	// fanouts is small (pruned with sent deliveries), and events and
+	// deliveries are reached through their keys: no scan of either.
+	rows, err := s.reader.QueryContext(ctx, `SELECT e.id, e.kind, e.created_at, f.done_at IS NULL, d.state, COUNT(d.id)
+		FROM fanouts f JOIN events e ON e.id = f.event_id LEFT JOIN deliveries d ON d.event_id = f.event_id
+		WHERE e.subject = ? GROUP BY e.id, d.state ORDER BY e.id`, subject)
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries about %s: %w", subject, err)
+	}
+	defer rows.Close()
+	var out []EventDeliveries
+	for rows.Next() {
+		var id, at int64
+		var kind EventKind
+		var expanding bool
+		var state sql.NullString
+		var n int
+		if err := rows.Scan(&id, &kind, &at, &expanding, &state, &n); err != nil {
+			return nil, fmt.Errorf("count deliveries about %s: %w", subject, err)
+		}
+		if len(out) == 0 || out[len(out)-1].EventID != id {
+			out = append(out, EventDeliveries{EventID: id, Kind: kind, CreatedAt: fromMS(at), Expanding: expanding, Counts: map[DeliveryState]int{}})
+		}
+		if state.Valid {
+			out[len(out)-1].Counts[DeliveryState(state.String)] = n
+		}
 	}
 	return out, rows.Err()
 }

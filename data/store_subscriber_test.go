@@ -536,3 +536,78 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatalf("stats = %v, %v", stats, err)
 	}
 }
+
+// TestDeliveriesForOperators: a subscriber's deliveries newest first, paged
+// with Before; an incident's events with their deliveries counted; events
+// looked up by id.
+func TestDeliveriesForOperators(t *testing.T) {
+	s := subscriberStore(t)
+	if _, err := s.Register(ctx, "notifier"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddConfirmedSubscribers(ctx, []data.NewSubscriber{{Channel: data.ChannelEmail, Email: "a@example.com"},
+		{Channel: data.ChannelEmail, Email: "b@example.com"}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	in, err := s.CreateIncident(ctx, data.NewIncident{Name: "Down", Body: "x", Actor: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUpdate(ctx, in.ID, data.NewUpdate{Status: data.Identified, Body: "Found it.", Actor: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	var evs []int64
+	if _, err := s.Consume(ctx, "notifier", 100, func(tx *data.Tx, list []data.Event) error {
+		for _, ev := range list {
+			if ev.Subject != in.ID {
+				continue
+			}
+			evs = append(evs, ev.ID)
+			if err := tx.PlanFanout(data.Fanout{EventID: ev.ID, EventAt: ev.CreatedAt, Audience: data.AudienceEveryone, Email: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil || len(evs) != 2 {
+		t.Fatalf("consume: %v, events %v", err, evs)
+	}
+	// Before expansion the counts are there, empty and marked unfinished.
+	counts, err := s.SubjectDeliveryCounts(ctx, in.ID)
+	if err != nil || len(counts) != 2 || !counts[0].Expanding || len(counts[0].Counts) != 0 {
+		t.Fatalf("counts before expansion = %+v, %v", counts, err)
+	}
+	for more := true; more; {
+		if _, more, err = s.ExpandFanouts(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err = s.SubjectDeliveryCounts(ctx, in.ID)
+	if err != nil || len(counts) != 2 || counts[0].EventID != evs[0] || counts[0].Kind != data.EventIncidentCreated ||
+		counts[1].Kind != data.EventIncidentUpdated || counts[1].Expanding || counts[1].Counts[data.DeliveryPending] != 2 {
+		t.Fatalf("counts = %+v, %v", counts, err)
+	}
+	if none, err := s.SubjectDeliveryCounts(ctx, "no-such-incident"); err != nil || len(none) != 0 {
+		t.Errorf("counts of nothing = %+v, %v", none, err)
+	}
+
+	subs, err := s.Subscribers(ctx, data.SubscriberFilter{Search: "a@"})
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("subscribers: %v, %v", subs, err)
+	}
+	ds, err := s.Deliveries(ctx, data.DeliveryFilter{SubscriberID: subs[0].ID, Newest: true, Limit: 1})
+	if err != nil || len(ds) != 1 || ds[0].EventID != evs[1] {
+		t.Fatalf("newest delivery = %+v, %v; want event %d's", ds, err, evs[1])
+	}
+	older, err := s.Deliveries(ctx, data.DeliveryFilter{SubscriberID: subs[0].ID, Newest: true, Before: ds[0].ID})
+	if err != nil || len(older) != 1 || older[0].EventID != evs[0] {
+		t.Fatalf("older deliveries = %+v, %v; want event %d's", older, err, evs[0])
+	}
+
+	got, err := s.EventsByID(ctx, evs[1], evs[0], evs[1], 1<<40)
+	if err != nil || len(got) != 2 || got[evs[0]].Kind != data.EventIncidentCreated {
+		t.Fatalf("EventsByID = %+v, %v", got, err)
+	}
+	if p, ok := got[evs[1]].Payload.(*data.IncidentChanged); !ok || p.Name != "Down" {
+		t.Errorf("event payload = %#v", got[evs[1]].Payload)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +36,25 @@ func TestAdminBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.token("ann@example.com", data.ScopeAuditRead)
+	// Subscribers of each kind, and an incident whose messages to them were
+	// sent, are retrying and failed for good.
+	h.mustImport(h.token("ann@example.com", data.ScopeSubscribersWrite),
+		"email,components,journeys\nsent@example.com,payments,checkout\nretry@example.com,,\ndead@example.com,,\n")
+	if _, err := h.store.AddConfirmedSubscriber(context.Background(), data.NewSubscriber{Channel: data.ChannelWebhook, Email: "ops@example.com",
+		URL: "https://hooks.example.com/services/T0/B0/secret", Format: data.FormatSlack}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	subs := h.subscriberIDs()
+	incidentID, _ := h.deliverIncident("Checkout slow")
+	h.settleDeliveries(map[int64]data.DeliveryResult{
+		subs["sent@example.com"]:  {Outcome: data.OutcomeSent},
+		subs["retry@example.com"]: {Outcome: data.OutcomeRetry, Next: h.clock().Add(10 * time.Minute), Error: "connect timed out"},
+		subs["dead@example.com"]:  {Outcome: data.OutcomeDead, Error: "mailbox unavailable"},
+	})
+	badCSV := filepath.Join(t.TempDir(), "bad.csv")
+	if err := os.WriteFile(badCSV, []byte("email\nfine@example.com\nnot an address\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	base := listen(t, h.srv)
 
 	ctx := startChromium(t, chromium)
@@ -176,6 +196,12 @@ func TestAdminBrowser(t *testing.T) {
 		{"users", "/admin/users"},
 		{"tokens", "/admin/tokens"},
 		{"audit", "/admin/audit"},
+		{"subscribers", "/admin/subscribers"},
+		{"subscriber retrying", fmt.Sprintf("/admin/subscribers/%d", subs["retry@example.com"])},
+		{"subscriber dead", fmt.Sprintf("/admin/subscribers/%d", subs["dead@example.com"])},
+		{"subscriber webhook", fmt.Sprintf("/admin/subscribers/%d", subs["https://hooks.example.com/services/T0/B0/secret"])},
+		{"subscribers none match", "/admin/subscribers?q=nobody"},
+		{"incident deliveries", "/admin/incidents/" + incidentID},
 		{"not found", "/admin/no-such-page"},
 	} {
 		check(p.name, nav(p.path))
@@ -195,6 +221,14 @@ func TestAdminBrowser(t *testing.T) {
 			chromedp.Submit(chromedp.ID("#reason")), chromedp.WaitVisible(chromedp.CSS(".problems")))
 	})
 	check("audit filter error", nav("/admin/audit?from=soon"))
+	check("subscribers search error", nav("/admin/subscribers?kind=pigeon"))
+	check("subscribers import error", func() {
+		run("import a bad file", chromedp.Navigate(base+"/admin/subscribers"), chromedp.SetUploadFiles(chromedp.ID("#file"), []string{badCSV}),
+			chromedp.Submit(chromedp.ID("#file")), chromedp.WaitVisible(chromedp.CSS(".problems")))
+		if text := textOf(".problems"); !strings.Contains(text, "line 3") {
+			t.Errorf("the import error does not name the line: %q", text)
+		}
+	})
 
 	// Sign out.
 	run("sign out", chromedp.Navigate(base+"/admin/"), chromedp.Click(chromedp.CSS(".who button")),

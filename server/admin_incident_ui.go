@@ -162,6 +162,12 @@ func (a *admin) incidentPage(c *fiber.Ctx) error {
 			iv.Postmortem = template.HTML(r.HTML) //nolint:gosec // rendered by renderMarkdown
 		}
 	}
+	if can(sessionOf(c).User.Role, permSubscribers) {
+		iv.ShowDeliveries = true
+		if iv.Deliveries, err = a.incidentDeliveries(ctx, in.ID); err != nil {
+			return err
+		}
+	}
 	wv := &workView{CanEdit: can(sessionOf(c).User.Role, permIncidents), Incident: iv}
 	if wv.CanEdit {
 		drafts, err := st.Drafts(ctx, data.DraftFilter{Pending: true, IncidentID: in.ID})

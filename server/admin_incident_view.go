@@ -60,6 +60,10 @@ type adminIncidentView struct {
 	Drafts     []draftRow
 	// Next actions offered, as links to the message form.
 	Actions []option
+	// ShowDeliveries is set for those who may see subscribers: the
+	// incident's events with their deliveries counted by state.
+	ShowDeliveries bool
+	Deliveries     []eventDeliveriesView
 }
 
 type adminUpdateView struct {

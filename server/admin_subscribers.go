@@ -23,10 +23,13 @@ import (
 // store. *data.Store satisfies it; with another store they answer 404.
 type SubscriberAdminStore interface {
 	Subscribers(ctx context.Context, f data.SubscriberFilter) ([]data.Subscriber, error)
+	Subscriber(ctx context.Context, id int64) (data.Subscriber, error)
 	AddConfirmedSubscribers(ctx context.Context, list []data.NewSubscriber, actor string) (int, error)
 	DeleteSubscriber(ctx context.Context, id int64, actor string) error
 	Deliveries(ctx context.Context, f data.DeliveryFilter) ([]data.Delivery, error)
 	DeliveryCounts(ctx context.Context, eventID int64) (map[data.DeliveryState]int, error)
+	SubjectDeliveryCounts(ctx context.Context, subject string) ([]data.EventDeliveries, error)
+	EventsByID(ctx context.Context, ids ...int64) (map[int64]data.Event, error)
 }
 
 var _ SubscriberAdminStore = (*data.Store)(nil)
@@ -110,8 +113,9 @@ func (a *admin) subscriberAPIRoutes() []apiRoute {
 			}, paging...),
 			Response: apiSubscriberPage{}, Status: 200, Handler: a.apiSubscribers},
 		{Method: "GET", Path: "/subscribers/export.csv", Scope: data.ScopeSubscribersRead,
-			Summary:  "Every subscriber as CSV (streamed): id, kind, address, scope, confirmed_at, created_at",
-			Response: "", ResponseMedia: "text/csv", Status: 200, Handler: a.apiSubscribersCSV},
+			Summary: "Every subscriber as CSV (streamed): id, kind, address, scope, confirmed_at, created_at. " +
+				"A cell starting with =, +, -, @, tab or CR gets a leading ' so spreadsheets do not run it as a formula",
+			Response: "", ResponseMedia: "text/csv", Status: 200, Handler: a.subscribersCSV},
 		{Method: "POST", Path: "/subscribers/import", Scope: data.ScopeSubscribersWrite,
 			Summary: "Import email subscribers from CSV: a header with email and optional components and journeys (ids separated by spaces). " +
 				"All or nothing: a bad row is a 400 naming its line, and nothing is stored. Imported subscribers are confirmed without " +
@@ -233,12 +237,12 @@ func csvTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// apiSubscribersCSV streams every subscriber, a page at a time, so a large
-// list is never held in memory. A failure halfway cuts the body short; the
+// subscribersCSV streams every subscriber, a page at a time, so a large
+// list is never held in memory; the API and the admin UI serve it alike. A failure halfway cuts the body short; the
 // last line then lacks its newline or the file lacks rows, which the
 // caller sees as a short file rather than a silent truncation in the
 // middle of a row, since csv.Writer writes whole records.
-func (a *admin) apiSubscribersCSV(c *fiber.Ctx) error {
+func (a *admin) subscribersCSV(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="subscribers.csv"`)
 	c.Set(fiber.HeaderCacheControl, "no-store")
@@ -251,6 +255,8 @@ func (a *admin) apiSubscribersCSV(c *fiber.Ctx) error {
 		defer cancel()
 		w := csv.NewWriter(bw)
 		_ = w.Write([]string{"id", "kind", "address", "scope", "confirmed_at", "created_at"})
+		// Every cell goes through csvCell: an address such as
+		// "=HYPERLINK(…)@example.com" is a valid email address.
 		var after int64
 		for {
 			subs, err := store.Subscribers(ctx, data.SubscriberFilter{After: after, Limit: 1000})
@@ -259,7 +265,8 @@ func (a *admin) apiSubscribersCSV(c *fiber.Ctx) error {
 			}
 			for _, s := range subs {
 				j := subscriberJSON(s)
-				_ = w.Write([]string{strconv.FormatInt(s.ID, 10), j.Kind, j.Address, subscriberScope(s), csvTime(s.ConfirmedAt), csvTime(s.CreatedAt)})
+				_ = w.Write([]string{csvCell(strconv.FormatInt(s.ID, 10)), csvCell(j.Kind), csvCell(j.Address), csvCell(subscriberScope(s)),
+					csvCell(csvTime(s.ConfirmedAt)), csvCell(csvTime(s.CreatedAt))})
 			}
 			w.Flush()
 			if w.Error() != nil || bw.Flush() != nil || len(subs) < 1000 {
@@ -271,6 +278,28 @@ func (a *admin) apiSubscribersCSV(c *fiber.Ctx) error {
 		_ = bw.Flush()
 	})
 	return nil
+}
+
+// csvCell makes a cell safe to open in a spreadsheet: one that starts with
+// =, +, -, @, a tab or a carriage return would be read as a formula (CSV
+// or formula injection), so it gets a leading single quote, as OWASP's
+// guidance on CSV injection says. Email addresses may start with =, + or
+// -; quoting (for commas, quotes and newlines) is csv.Writer's.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// uncsvCell undoes csvCell on an imported cell, so that an exported address
+// imports as it was. Email addresses may start with a quote too, but not
+// one followed by a formula character in any real list.
+func uncsvCell(s string) string {
+	if len(s) > 1 && s[0] == '\'' && csvCell(s[1:]) != s[1:] {
+		return s[1:]
+	}
+	return s
 }
 
 // splitIDCell splits a cell of ids separated by spaces, commas or semicolons.
@@ -309,7 +338,7 @@ func parseSubscriberCSV(body io.Reader) ([]data.NewSubscriber, []int, error) {
 	}
 	cell := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
+			return uncsvCell(strings.TrimSpace(rec[i]))
 		}
 		return ""
 	}
@@ -369,17 +398,28 @@ func (a *admin) apiImportSubscribers(c *fiber.Ctx) error {
 	if !strings.HasPrefix(ct, "text/csv") {
 		return fiber.NewError(fiber.StatusUnsupportedMediaType, "send the body as text/csv")
 	}
-	list, lines, err := parseSubscriberCSV(strings.NewReader(string(c.Body())))
+	res, err := a.importSubscribers(c, strings.NewReader(string(c.Body())), apiActor(c))
 	if err != nil {
 		return err
+	}
+	return c.JSON(res)
+}
+
+// importSubscribers reads an import file and stores its subscribers, all or
+// nothing, for the API and the admin UI alike. A bad file is an
+// *data.InvalidError on the field "body" that names the line.
+func (a *admin) importSubscribers(c *fiber.Ctx, body io.Reader, actor string) (apiSubscriberImport, error) {
+	list, lines, err := parseSubscriberCSV(body)
+	if err != nil {
+		return apiSubscriberImport{}, err
 	}
 	st, err := a.subscriberStore()
 	if err != nil {
-		return err
+		return apiSubscriberImport{}, err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), time.Minute)
 	defer cancel()
-	added, err := st.AddConfirmedSubscribers(ctx, list, apiActor(c))
+	added, err := st.AddConfirmedSubscribers(ctx, list, actor)
 	var inv *data.InvalidError
 	if errors.As(err, &inv) && (inv.Field == "components" || inv.Field == "journeys") {
 		// An unknown id, found by the store: name the first line with it.
@@ -390,15 +430,15 @@ func (a *admin) apiImportSubscribers(c *fiber.Ctx) error {
 			}
 			for _, id := range ids {
 				if strings.Contains(inv.Reason, strconv.Quote(id)) {
-					return data.Invalid("body", "line %d: %s %s", lines[i], inv.Field, inv.Reason)
+					return apiSubscriberImport{}, data.Invalid("body", "line %d: %s %s", lines[i], inv.Field, inv.Reason)
 				}
 			}
 		}
 	}
 	if err != nil {
-		return err
+		return apiSubscriberImport{}, err
 	}
-	return c.JSON(apiSubscriberImport{Added: added, Skipped: len(list) - added})
+	return apiSubscriberImport{Added: added, Skipped: len(list) - added}, nil
 }
 
 func pathID(c *fiber.Ctx) (int64, error) {

@@ -284,3 +284,75 @@ func FuzzParseSubscriberCSV(f *testing.F) {
 		}
 	})
 }
+
+func TestCSVCell(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"=1+2", "'=1+2"},
+		{"=HYPERLINK(\"http://x.example\")@example.com", "'=HYPERLINK(\"http://x.example\")@example.com"},
+		{"+31@example.com", "'+31@example.com"},
+		{"-x@example.com", "'-x@example.com"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\tx", "'\tx"},
+		{"\rx", "'\rx"},
+		{"", ""},
+		{"alice@example.com", "alice@example.com"},
+		{"a=b", "a=b"},
+		{"component:payments journey:checkout", "component:payments journey:checkout"},
+		{"'=already", "'=already"},
+		{"2026-11-24T09:00:00Z", "2026-11-24T09:00:00Z"},
+	} {
+		if got := csvCell(c.in); got != c.want {
+			t.Errorf("csvCell(%q) = %q; want %q", c.in, got, c.want)
+		}
+	}
+	// Import reads an escaped cell back; other cells are left alone.
+	for _, c := range []struct{ in, want string }{
+		{"'=1+2@example.com", "=1+2@example.com"},
+		{"'+31@example.com", "+31@example.com"},
+		{"'quote@example.com", "'quote@example.com"},
+		{"'", "'"},
+		{"plain@example.com", "plain@example.com"},
+	} {
+		if got := uncsvCell(c.in); got != c.want {
+			t.Errorf("uncsvCell(%q) = %q; want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestAdminSubscribersExportFormulas: addresses a spreadsheet would read as
+// formulas are exported with a leading quote, and such a file imports as the
+// same addresses.
+func TestAdminSubscribersExportFormulas(t *testing.T) {
+	h := newAdminHarness(t)
+	w := h.token("ann@example.com", data.ScopeSubscribersWrite)
+	r := h.token("ann@example.com", data.ScopeSubscribersRead)
+	risky := []string{"=1+2@example.com", "+31@example.com", "-x@example.com", "plain@example.com"}
+	if got := h.mustImport(w, "email\n"+strings.Join(risky, "\n")+"\n"); got.Added != 4 {
+		t.Fatalf("import: %+v; want 4 added (addresses may start with =, + and -)", got)
+	}
+	code, body := h.apiCSV(r, "GET", "/api/admin/subscribers/export.csv", "")
+	if code != 200 {
+		t.Fatalf("export: %d %s", code, body)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 5 {
+		t.Fatalf("export: %v\n%s", err, body)
+	}
+	want := []string{"'=1+2@example.com", "'+31@example.com", "'-x@example.com", "plain@example.com"}
+	var exported []string
+	for i, row := range rows[1:] {
+		if row[2] != want[i] {
+			t.Errorf("exported address %q; want %q", row[2], want[i])
+		}
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("row %q has a cell a spreadsheet reads as a formula: %q", row, cell)
+			}
+		}
+		exported = append(exported, row[2])
+	}
+	// The exported addresses, imported again, are the same subscribers.
+	if got := h.mustImport(w, "email\n"+strings.Join(exported, "\n")+"\n"); got.Added != 0 || got.Skipped != 4 {
+		t.Errorf("importing the export: %+v; want all 4 skipped as already subscribed", got)
+	}
+}

@@ -22,6 +22,7 @@ func (a *admin) uiRoutes() {
 	g.Get("/components/:id", a.require(permView, a.componentPage))
 	a.overrideRoutes(g)
 	a.incidentRoutes(g)
+	a.subscriberRoutes(g)
 	g.Get("/users", a.require(permUsers, a.usersPage))
 	g.Post("/users", a.require(permUsers, a.createUser))
 	// The account is a form field, not a path segment: an address may

@@ -21,7 +21,7 @@ import (
 
 // adminPages are the templates handlers render; each must exist.
 var adminPages = []string{"login.html", "dashboard.html", "component.html", "users.html", "tokens.html", "audit.html", "error.html",
-	"incidents.html", "incident.html", "incident_form.html", "draft.html", "templates.html"}
+	"incidents.html", "incident.html", "incident_form.html", "draft.html", "templates.html", "subscribers.html", "subscriber.html"}
 
 type adminView struct {
 	Title    string // the page's own title; the site name is added
@@ -44,6 +44,9 @@ type adminView struct {
 	Audit     *auditView
 	Error     *adminErrorView
 	Work      *workView // incidents, drafts, maintenance and templates (admin_incident_view.go)
+
+	Subscribers *subscribersView    // the list, search and import
+	Subscriber  *subscriberPageView // one subscriber and its deliveries
 }
 
 type navItem struct {
@@ -190,6 +193,64 @@ type auditEntryView struct {
 	Before, After         string
 }
 
+type subscribersView struct {
+	Filter   subscriberFilterForm
+	Rows     []subscriberRow
+	Searched bool   // a search or a later page: "none match" rather than "none yet"
+	First    string // URL of the first page, when not on it
+	Next     string // URL of the next page, "" at the end
+	CanWrite bool   // may import and remove
+	MaxRows  string // rows one import may hold, in words
+	MaxSize  string // largest file, in words
+}
+
+type subscriberFilterForm struct {
+	Q         string
+	Kind      string // "", email or webhook
+	Confirmed string // "", true or false
+}
+
+type subscriberRow struct {
+	ID           int64
+	Kind         string // email or webhook
+	Address      string // the email address, or the webhook URL redacted to scheme and host
+	Owner        string // a webhook's owner address
+	Format       string // a webhook's body format, in words
+	Scope        string // "Everything", or the components and journeys by name
+	Confirmed    timeView
+	Created      timeView
+	Disabled     timeView
+	FailingSince timeView
+}
+
+type subscriberPageView struct {
+	Subscriber subscriberRow
+	Deliveries []deliveryRow
+	Older      bool   // showing older deliveries, not the newest
+	Next       string // URL of older deliveries, "" when there are none
+	CanWrite   bool
+}
+
+type deliveryRow struct {
+	ID       int64
+	Event    string // what it announced
+	EventURL string // the admin page of what it is about, if any
+	State    labelView
+	When     timeView // sent at, or the next attempt
+	Attempts int
+	Error    string // the last attempt's error, or why it failed for good
+	Created  timeView
+}
+
+// eventDeliveriesView is one of an incident's events with its deliveries
+// counted by state (pending includes those being sent right now).
+type eventDeliveriesView struct {
+	Event                                string
+	At                                   timeView
+	Sent, Pending, Retrying, Dead, Total int
+	Expanding                            bool // deliveries are still being created
+}
+
 type adminErrorView struct {
 	Code           int
 	Title, Message string
@@ -237,6 +298,7 @@ func (a *admin) base(c *fiber.Ctx, title string) *adminView {
 			{"Dashboard", "/admin/", permView},
 			{"Incidents", "/admin/incidents", permView},
 			{"Templates", "/admin/templates", permIncidents},
+			{"Subscribers", "/admin/subscribers", permSubscribers},
 			{"Users", "/admin/users", permUsers},
 			{"API tokens", "/admin/tokens", permTokens},
 			{"Audit log", "/admin/audit", permAudit},

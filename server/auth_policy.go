@@ -19,14 +19,21 @@ const (
 	// permIncidents: draft, preview and publish incidents and maintenance,
 	// post updates and notes, manage message templates.
 	permIncidents permission = "incidents"
+	// permSubscribers: list, search and export subscribers and see their
+	// deliveries, as the subscribers:read scope allows on the API.
+	permSubscribers permission = "subscribers"
+	// permSubscribersWrite: import and remove subscribers, as
+	// subscribers:write allows.
+	permSubscribersWrite permission = "subscribers-write"
 )
 
 // rolePermissions says what each role may do. Comms leads run the page;
-// viewers (support staff, say) only look; admins also manage people and
-// tokens.
+// viewers (support staff, say) only look, and not at subscribers' addresses;
+// admins also manage people and tokens. It matches roleScopes below: a
+// role may do in the UI what its tokens may do on the API.
 var rolePermissions = map[data.Role][]permission{
-	data.RoleAdmin:  {permView, permOverride, permAudit, permUsers, permTokens, permIncidents},
-	data.RoleComms:  {permView, permOverride, permAudit, permIncidents},
+	data.RoleAdmin:  {permView, permOverride, permAudit, permUsers, permTokens, permIncidents, permSubscribers, permSubscribersWrite},
+	data.RoleComms:  {permView, permOverride, permAudit, permIncidents, permSubscribers, permSubscribersWrite},
 	data.RoleViewer: {permView},
 }
 

@@ -12,7 +12,21 @@ import (
 )
 
 func (s *Server) fiberConfig() fiber.Config {
+	header := ""
+	if len(s.proxies) > 0 {
+		// fiber believes ProxyHeader from every peer unless the trusted
+		// proxy check is on: set it only with proxies to trust.
+		header = s.opts.ProxyHeader
+	}
 	return fiber.Config{
+		// c.IP(), c.Protocol() and c.Hostname() believe X-Forwarded-*
+		// headers only from trusted proxies, and with none from nobody.
+		// The rate limits use s.clientIP, which reads the header from the
+		// right (clientip.go).
+		ProxyHeader:             header,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          s.opts.TrustedProxies,
+		EnableIPValidation:      true,
 		// Handlers keep no fiber values past their return; Immutable would
 		// copy every string for nothing on the hot path.
 		Immutable:             false,

@@ -85,6 +85,15 @@ type Options struct {
 	// FrameAncestors are the origins allowed to frame /embed/frame
 	// (embed.go); every other page forbids framing.
 	FrameAncestors []string
+	// ProxyHeader names the header reverse proxies in front (a CDN, a load
+	// balancer) put the client's address in, such as X-Forwarded-For, so
+	// that the subscribe flow's limits apply per client rather than to
+	// everyone behind one proxy. It is read only from TrustedProxies, and
+	// ignored without them: anyone can send the header.
+	ProxyHeader string
+	// TrustedProxies are the peers (IPs or CIDR ranges) whose ProxyHeader
+	// is believed.
+	TrustedProxies []string
 }
 
 func (o *Options) defaults() {
@@ -137,6 +146,7 @@ type Server struct {
 	metrics *metrics
 	subs    *subscribeState // the subscribe flow (maybe off)
 	admin   *admin          // nil without Options.Admin.Store
+	proxies proxySet        // Options.TrustedProxies (clientip.go)
 
 	snap     atomic.Pointer[snapshot]
 	lastGood atomic.Int64 // Unix nanoseconds of the last successful store read
@@ -164,6 +174,9 @@ func New(store Store, o Options) (*Server, error) {
 	s := &Server{opts: o, store: store, log: o.Logger.With("component", "server"),
 		cache: newCacheHeaders(o.Cache), hsts: strings.HasPrefix(o.Page.URL, "https://")}
 	var err error
+	if s.proxies, err = parseProxies(o.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if s.tmpl, err = parsePageTemplates(); err != nil {
 		return nil, fmt.Errorf("parse page templates: %w", err)
 	}

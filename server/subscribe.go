@@ -239,7 +239,7 @@ func (s *Server) postSubscribe(c *fiber.Ctx) error {
 		return out
 	})
 	if err == nil {
-		err = s.subscribe(ctx, c.IP(), req)
+		err = s.subscribe(ctx, s.clientIP(c), req)
 	}
 	if err != nil {
 		var inv *data.InvalidError
@@ -798,9 +798,10 @@ func (s *Server) renderSubscribeBytes(m *model, title, tmpl string, v *subscribe
 	return []byte(buf.String()), nil
 }
 
-// limitIP applies the per-IP limit to the subscribe flow's POSTs.
+// limitIP applies the per-IP limit to the subscribe flow's POSTs: per
+// client address, seen through trusted proxies (clientip.go).
 func (s *Server) limitIP(c *fiber.Ctx) error {
-	if !s.subs.perIP.allow(c.IP()) {
+	if !s.subs.perIP.allow(s.clientIP(c)) {
 		privateHeaders(c)
 		c.Set(fiber.HeaderRetryAfter, "3600")
 		if answerJSON(c) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -60,6 +61,13 @@ var testResolver = mapResolver{
 
 func newSubscribeServer(t testing.TB, tweak func(*SubscribeOptions)) (*Server, *data.Store, *fakeMailer, string) {
 	t.Helper()
+	return newSubscribeServerWith(t, tweak, nil)
+}
+
+// newSubscribeServerWith is newSubscribeServer with the server's options
+// changed too.
+func newSubscribeServerWith(t testing.TB, tweak func(*SubscribeOptions), tweakServer func(*Options)) (*Server, *data.Store, *fakeMailer, string) {
+	t.Helper()
 	st := fixtureStore(t)
 	st.Now = time.Now // tokens expire in real time here
 	m := &fakeMailer{}
@@ -72,6 +80,9 @@ func newSubscribeServer(t testing.TB, tweak func(*SubscribeOptions)) (*Server, *
 	}
 	o := fixtureOptions()
 	o.Subscribe = so
+	if tweakServer != nil {
+		tweakServer(&o)
+	}
 	srv, err := New(st, o)
 	if err != nil {
 		t.Fatal(err)
@@ -378,6 +389,109 @@ func TestSubscribeRateLimits(t *testing.T) {
 	code, _ := postForm(t, base+"/subscribe", url.Values{"email": {"dee@example.com"}})
 	if code != http.StatusTooManyRequests {
 		t.Errorf("7th request from one IP: %d; want 429", code)
+	}
+}
+
+// TestSubscribeRateLimitBehindProxy: behind a trusted proxy the per-IP
+// limit counts each client the proxy names; a client cannot dodge it by
+// sending the header itself; from a peer that is not a trusted proxy, and
+// without trusted proxies at all, the header is ignored.
+func TestSubscribeRateLimitBehindProxy(t *testing.T) {
+	n := 0
+	post := func(base, xff string) int {
+		t.Helper()
+		n++
+		req, err := http.NewRequest("POST", base+"/subscribe", strings.NewReader(url.Values{"email": {fmt.Sprintf("p%d@example.com", n)}}.Encode()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if xff != "" {
+			req.Header.Set("X-Forwarded-For", xff)
+		}
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode
+	}
+	limit2 := func(o *SubscribeOptions) { o.PerIP = 2 }
+	proxy := func(trusted ...string) func(*Options) {
+		return func(o *Options) { o.ProxyHeader = "X-Forwarded-For"; o.TrustedProxies = trusted }
+	}
+
+	t.Run("trusted proxy", func(t *testing.T) {
+		// The test's requests come from 127.0.0.1, the trusted proxy.
+		_, _, _, base := newSubscribeServerWith(t, limit2, proxy("127.0.0.1", "10.0.0.0/8"))
+		for _, c := range []struct {
+			xff  string
+			want int
+		}{
+			{"203.0.113.1", 200},
+			{"203.0.113.1", 200},
+			{"203.0.113.1", 429},
+			{"203.0.113.2", 200}, // another client, another limit
+			// A client writing the header itself gets its own address
+			// appended by the proxy: that is what counts.
+			{"198.51.100.7, 203.0.113.1", 429},
+			{"198.51.100.8,203.0.113.1", 429},
+			// Inner proxies (10.0.0.0/8) are passed over.
+			{"203.0.113.1, 10.1.2.3", 429},
+			{"203.0.113.2, 10.1.2.3", 200},
+			{"203.0.113.2", 429},
+			{"[2001:db8::1]:4711", 200},
+			{"2001:db8::1", 200},
+			{"2001:db8::1", 429},
+		} {
+			if got := post(base, c.xff); got != c.want {
+				t.Errorf("X-Forwarded-For: %s: %d; want %d", c.xff, got, c.want)
+			}
+		}
+		// Without the header, or with one that cannot be read, the proxy
+		// itself is the client.
+		for i, want := range []int{200, 200, 429} {
+			xff := []string{"", "unknown", ""}[i]
+			if got := post(base, xff); got != want {
+				t.Errorf("X-Forwarded-For: %q: %d; want %d", xff, got, want)
+			}
+		}
+	})
+
+	for name, tweak := range map[string]func(*Options){
+		"untrusted peer":        proxy("192.0.2.1"),
+		"no trusted proxies":    proxy(),
+		"no proxy header known": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, _, base := newSubscribeServerWith(t, limit2, tweak)
+			for i, want := range []int{200, 200, 429, 429} {
+				// Every request claims another client: all count as the
+				// peer, 127.0.0.1.
+				if got := post(base, fmt.Sprintf("203.0.113.%d", i+1)); got != want {
+					t.Errorf("request %d: %d; want %d", i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestParseProxies(t *testing.T) {
+	ps, err := parseProxies([]string{"10.0.0.0/8", "192.0.2.1", "2001:db8::/32", "::ffff:198.51.100.1", "172.16.5.4/12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{"10.9.8.7": true, "192.0.2.1": true, "192.0.2.2": false, "2001:db8::9": true,
+		"198.51.100.1": true, "::ffff:10.0.0.1": true, "172.20.0.1": true, "172.32.0.1": false, "::1": false} {
+		if got := ps.contains(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("contains(%s) = %v; want %v", addr, got, want)
+		}
+	}
+	for _, bad := range []string{"localhost", "10.0.0.0/33", ""} {
+		if _, err := parseProxies([]string{bad}); err == nil {
+			t.Errorf("parseProxies(%q) accepted it", bad)
+		}
 	}
 }
 

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -17,8 +15,8 @@ type AdminConfig struct {
 	Listen         string        // an address of its own; "" serves it on server.listen
 	SessionIdle    time.Duration // a session ends after this long without a request
 	SessionMax     time.Duration // and this long after sign-in in any case
-	ProxyHeader    string        // where a reverse proxy puts the client address
-	TrustedProxies []string      // peers whose proxy headers are believed
+	ProxyHeader    string        // where a reverse proxy puts the client address; server.proxy_header if not set
+	TrustedProxies []string      // peers whose proxy headers are believed; server.trusted_proxies if not set
 }
 
 type rawAdmin struct {
@@ -50,30 +48,18 @@ func (c *checker) admin(file *rawConfig, cfg *Config) {
 	if a.SessionMax < a.SessionIdle {
 		c.add("admin.session_max", "%s is shorter than admin.session_idle (%s)", a.SessionMax, a.SessionIdle)
 	}
-	if raw.ProxyHeader != nil {
-		switch h := strings.TrimSpace(*raw.ProxyHeader); {
-		case h == "":
-		case strings.ContainsFunc(h, func(r rune) bool {
-			return !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
-		}):
-			c.add("admin.proxy_header", "%q is not a header name such as X-Forwarded-For", h)
-		default:
-			a.ProxyHeader = h
-		}
+	// The admin's own keys win; without them it stands behind the same
+	// proxies as the page (server.proxy_header, server.trusted_proxies).
+	a.ProxyHeader = c.proxyHeader("admin.proxy_header", raw.ProxyHeader)
+	if raw.ProxyHeader == nil {
+		a.ProxyHeader = cfg.Server.ProxyHeader
 	}
-	for i, p := range raw.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err == nil {
-			a.TrustedProxies = append(a.TrustedProxies, p)
-			continue
-		}
-		if _, err := netip.ParseAddr(p); err == nil {
-			a.TrustedProxies = append(a.TrustedProxies, p)
-			continue
-		}
-		c.add(fmt.Sprintf("admin.trusted_proxies[%d]", i), "%q is not an IP address or a CIDR range such as 10.0.0.0/8", p)
+	a.TrustedProxies = c.trustedProxies("admin.trusted_proxies", raw.TrustedProxies)
+	if raw.TrustedProxies == nil {
+		a.TrustedProxies = cfg.Server.TrustedProxies
 	}
-	if len(raw.TrustedProxies) > 0 && raw.ProxyHeader == nil {
-		c.add("admin.trusted_proxies", "is set without admin.proxy_header, the header those proxies set")
+	if len(raw.TrustedProxies) > 0 && raw.ProxyHeader == nil && cfg.Server.ProxyHeader == "" {
+		c.add("admin.trusted_proxies", "is set without admin.proxy_header (or server.proxy_header), the header those proxies set")
 	}
 }
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -21,6 +23,11 @@ type ServerConfig struct {
 	// /healthz and /readyz; the public listener then no longer serves
 	// /metrics.
 	OpsListen string
+	// ProxyHeader is where reverse proxies in front (a CDN, a load
+	// balancer) put the client's address; it is believed only from
+	// TrustedProxies, and both are set or neither.
+	ProxyHeader    string
+	TrustedProxies []string
 }
 
 // DatabaseConfig is the SQLite store.
@@ -46,14 +53,16 @@ type CacheConfig struct {
 }
 
 type rawServer struct {
-	Listen          *string `yaml:"listen"`
-	ReadTimeout     *string `yaml:"read_timeout"`
-	WriteTimeout    *string `yaml:"write_timeout"`
-	IdleTimeout     *string `yaml:"idle_timeout"`
-	BodyLimit       *int    `yaml:"body_limit"`
-	ShutdownTimeout *string `yaml:"shutdown_timeout"`
-	DrainDelay      *string `yaml:"drain_delay"`
-	OpsListen       *string `yaml:"ops_listen"`
+	Listen          *string  `yaml:"listen"`
+	ReadTimeout     *string  `yaml:"read_timeout"`
+	WriteTimeout    *string  `yaml:"write_timeout"`
+	IdleTimeout     *string  `yaml:"idle_timeout"`
+	BodyLimit       *int     `yaml:"body_limit"`
+	ShutdownTimeout *string  `yaml:"shutdown_timeout"`
+	DrainDelay      *string  `yaml:"drain_delay"`
+	OpsListen       *string  `yaml:"ops_listen"`
+	ProxyHeader     *string  `yaml:"proxy_header"`
+	TrustedProxies  []string `yaml:"trusted_proxies"`
 }
 
 type rawDatabase struct {
@@ -103,6 +112,49 @@ func (c *checker) server(file *rawConfig, cfg *Config) {
 			s.OpsListen = *raw.OpsListen
 		}
 	}
+	s.ProxyHeader = c.proxyHeader("server.proxy_header", raw.ProxyHeader)
+	s.TrustedProxies = c.trustedProxies("server.trusted_proxies", raw.TrustedProxies)
+	// A header believed from anyone would let every client pick its own
+	// address, and with it its own rate limit: the two go together.
+	switch {
+	case s.ProxyHeader != "" && len(raw.TrustedProxies) == 0:
+		c.add("server.proxy_header", "is set without server.trusted_proxies, the proxies whose header is believed (from anyone else, clients could set it)")
+	case len(raw.TrustedProxies) > 0 && (raw.ProxyHeader == nil || strings.TrimSpace(*raw.ProxyHeader) == ""):
+		c.add("server.trusted_proxies", "is set without server.proxy_header, the header those proxies set")
+	}
+}
+
+// proxyHeader checks the name of a header proxies put the client's address
+// in; "" when not set.
+func (c *checker) proxyHeader(field string, raw *string) string {
+	if raw == nil {
+		return ""
+	}
+	h := strings.TrimSpace(*raw)
+	if strings.ContainsFunc(h, func(r rune) bool {
+		return !(r == '-' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z')
+	}) {
+		c.add(field, "%q is not a header name such as X-Forwarded-For", h)
+		return ""
+	}
+	return h
+}
+
+// trustedProxies checks a list of proxy addresses and CIDR ranges.
+func (c *checker) trustedProxies(field string, raw []string) []string {
+	var out []string
+	for i, p := range raw {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			out = append(out, p)
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err == nil {
+			out = append(out, p)
+			continue
+		}
+		c.add(fmt.Sprintf("%s[%d]", field, i), "%q is not an IP address or a CIDR range such as 10.0.0.0/8", p)
+	}
+	return out
 }
 
 func (c *checker) database(file *rawConfig, cfg *Config) {

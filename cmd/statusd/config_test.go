@@ -532,3 +532,45 @@ func FuzzConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestProxyConfig: server.proxy_header and server.trusted_proxies reach the
+// public side, and the admin takes them unless it has keys of its own.
+func TestProxyConfig(t *testing.T) {
+	const head = "page: {name: Acme, url: https://status.acme.example}\n" +
+		"journeys: [{id: sign-in, name: Sign in, components: [{id: auth-api, name: Authentication API}]}]\n"
+	for _, c := range []struct {
+		name, yaml            string
+		header, adminHeader   string
+		trusted, adminTrusted []string
+	}{
+		{"none", "", "", "", nil, nil},
+		{"server only", "server: {proxy_header: X-Forwarded-For, trusted_proxies: [10.0.0.0/8, 192.0.2.1]}\n",
+			"X-Forwarded-For", "X-Forwarded-For", []string{"10.0.0.0/8", "192.0.2.1"}, []string{"10.0.0.0/8", "192.0.2.1"}},
+		{"admin its own", "server: {proxy_header: CF-Connecting-IP, trusted_proxies: [198.51.100.0/24]}\n" +
+			"admin: {proxy_header: X-Real-IP, trusted_proxies: [127.0.0.1]}\n",
+			"CF-Connecting-IP", "X-Real-IP", []string{"198.51.100.0/24"}, []string{"127.0.0.1"}},
+		{"admin header, server proxies", "server: {proxy_header: X-Forwarded-For, trusted_proxies: [10.0.0.0/8]}\n" +
+			"admin: {proxy_header: X-Real-IP}\n",
+			"X-Forwarded-For", "X-Real-IP", []string{"10.0.0.0/8"}, []string{"10.0.0.0/8"}},
+		{"admin opts out", "server: {proxy_header: X-Forwarded-For, trusted_proxies: [10.0.0.0/8]}\n" +
+			"admin: {proxy_header: ''}\n",
+			"X-Forwarded-For", "", []string{"10.0.0.0/8"}, []string{"10.0.0.0/8"}},
+		{"admin alone, as before", "admin: {proxy_header: X-Forwarded-For, trusted_proxies: [10.0.0.0/8]}\n",
+			"", "X-Forwarded-For", nil, []string{"10.0.0.0/8"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := ParseConfig("config.yaml", []byte(head+c.yaml), envFunc(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Server.ProxyHeader != c.header || !reflect.DeepEqual(cfg.Server.TrustedProxies, c.trusted) ||
+				cfg.Admin.ProxyHeader != c.adminHeader || !reflect.DeepEqual(cfg.Admin.TrustedProxies, c.adminTrusted) {
+				t.Errorf("server %q %q, admin %q %q; want server %q %q, admin %q %q", cfg.Server.ProxyHeader, cfg.Server.TrustedProxies,
+					cfg.Admin.ProxyHeader, cfg.Admin.TrustedProxies, c.header, c.trusted, c.adminHeader, c.adminTrusted)
+			}
+			if o := adminOptions(cfg.Admin, nil); o.ProxyHeader != c.adminHeader || !reflect.DeepEqual(o.TrustedProxies, c.adminTrusted) {
+				t.Errorf("admin options %q %q", o.ProxyHeader, o.TrustedProxies)
+			}
+		})
+	}
+}

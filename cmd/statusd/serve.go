@@ -185,8 +185,9 @@ func (m *Main) startServer(ctx context.Context) (err error) {
 		Debounce: cfg.Snapshot.Debounce, Refresh: cfg.Snapshot.Refresh, StaleAfter: cfg.Snapshot.StaleAfter,
 		HistoryDays: cfg.Snapshot.HistoryDays,
 		ReadTimeout: cfg.Server.ReadTimeout, WriteTimeout: cfg.Server.WriteTimeout, IdleTimeout: cfg.Server.IdleTimeout,
-		BodyLimit: cfg.Server.BodyLimit,
-		Version:   version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
+		BodyLimit:   cfg.Server.BodyLimit,
+		ProxyHeader: cfg.Server.ProxyHeader, TrustedProxies: cfg.Server.TrustedProxies,
+		Version: version, Logger: m.Logger, Registerer: m.Registry, Gatherer: m.Registry,
 		SeparateOps: cfg.Server.OpsListen != "", Now: m.Now, SLOPush: m.sloPush, SLOAuth: m.sloAuth,
 		Admin:          m.incidentOptions(adminOptions(cfg.Admin, m.Store)),
 		FrameAncestors: cfg.Embed.FrameAncestors, // config_embed.go
