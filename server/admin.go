@@ -121,6 +121,9 @@ type admin struct {
 	tmpl  *template.Template
 	css   asset
 
+	// proxies are AdminOptions.TrustedProxies (clientip.go).
+	proxies proxySet
+
 	// httpsPage is set when page.url is https: cookies are then Secure even
 	// if TLS ends at a proxy in front.
 	httpsPage bool
@@ -154,6 +157,9 @@ func newAdmin(s *Server, o AdminOptions) (*admin, error) {
 		return nil, fmt.Errorf("make sign-in form key: %w", err)
 	}
 	var err error
+	if a.proxies, err = parseProxies(o.TrustedProxies); err != nil {
+		return nil, err
+	}
 	if a.tmpl, err = parseAdminTemplates(); err != nil {
 		return nil, err
 	}

@@ -250,6 +250,19 @@ func (a *admin) subscribersCSV(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// Addresses are personal data: who took a copy is in the audit log.
+	actor := ""
+	if ss := sessionOf(c); ss != nil {
+		actor = ss.User.Email
+	} else {
+		actor = apiActor(c)
+	}
+	actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err = a.store.RecordAudit(actx, data.AuditChange{Actor: actor, Action: "subscriber.export", Subject: "subscribers", Detail: "CSV export of every subscriber"})
+	acancel()
+	if err != nil {
+		return err
+	}
 	c.Context().SetBodyStreamWriter(func(bw *bufio.Writer) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()

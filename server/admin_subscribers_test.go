@@ -137,6 +137,11 @@ func TestAdminSubscribersImportSearchExportDelete(t *testing.T) {
 	if rows[2][3] != "component:payments" || rows[4][2] != "dave@example.com" || rows[4][4] != "" {
 		t.Errorf("rows: %q %q", rows[2], rows[4])
 	}
+	// Who took a copy of the addresses is in the audit log.
+	if entries, err := h.store.SearchAudit(context.Background(), data.AuditFilter{Action: "subscriber.export"}); err != nil || len(entries) != 1 ||
+		!strings.Contains(entries[0].Actor, "(token ") {
+		t.Errorf("export audit entries = %+v, %v; want one naming the token", entries, err)
+	}
 
 	// Delete: gone from the list, audited without the address; again 404.
 	if res := h.api(w, "DELETE", "/api/admin/subscribers/"+itoa(alice.ID), nil, nil); res.StatusCode != 204 {

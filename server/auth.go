@@ -296,7 +296,7 @@ func (a *admin) login(c *fiber.Ctx) error {
 	}
 	ctx, cancel := bound(c)
 	defer cancel()
-	ip := c.IP()
+	ip := a.clientIP(c)
 	now := a.now()
 	f, err := a.store.CountLoginFailures(ctx, email, ip, now.Add(-a.opts.ThrottleWindow))
 	if err != nil {

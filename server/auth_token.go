@@ -83,7 +83,7 @@ func (a *admin) authenticate(scope data.Scope, h fiber.Handler) fiber.Handler {
 		}
 		now := a.now()
 		if now.Sub(t.LastUsedAt) >= touchEvery {
-			if err := a.store.TouchAPIToken(ctx, t.ID, c.IP(), now); err != nil {
+			if err := a.store.TouchAPIToken(ctx, t.ID, a.clientIP(c), now); err != nil {
 				a.log.Warn("record API token use", "token", t.ID, "err", err)
 			}
 		}

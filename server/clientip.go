@@ -69,12 +69,18 @@ func parseHop(b []byte) (netip.Addr, bool) {
 // address is used. If every address is a trusted proxy, the leftmost is
 // the client.
 func (s *Server) clientIP(c *fiber.Ctx) string {
+	return clientAddr(c, s.proxies, s.opts.ProxyHeader)
+}
+
+// clientAddr is clientIP for a set of trusted proxies and their header;
+// the admin has its own.
+func clientAddr(c *fiber.Ctx, proxies proxySet, headerName string) string {
 	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
 	peer = peer.Unmap()
-	if len(s.proxies) == 0 || s.opts.ProxyHeader == "" || !s.proxies.contains(peer) {
+	if len(proxies) == 0 || headerName == "" || !proxies.contains(peer) {
 		return peer.String()
 	}
-	values := c.Request().Header.PeekAll(s.opts.ProxyHeader)
+	values := c.Request().Header.PeekAll(headerName)
 	client := peer
 	for i := len(values) - 1; i >= 0; i-- {
 		hops := bytes.Split(values[i], []byte{','})
@@ -83,11 +89,47 @@ func (s *Server) clientIP(c *fiber.Ctx) string {
 			if !ok {
 				return peer.String()
 			}
-			if !s.proxies.contains(a) {
+			if !proxies.contains(a) {
 				return a.String()
 			}
 			client = a
 		}
 	}
 	return client.String()
+}
+
+// clientIP is the address an admin request came from, for sign-in
+// throttling, the audit log and a token's last use: as the public side's
+// with the admin's proxy settings. A proxy header without trusted proxies
+// (allowed for the admin, as before trusted proxies existed) is believed
+// from any peer, but only its rightmost address, the one the proxy in front
+// appended: the leftmost is whatever the client sent.
+func (a *admin) clientIP(c *fiber.Ctx) string {
+	if len(a.proxies) > 0 || a.opts.ProxyHeader == "" {
+		return clientAddr(c, a.proxies, a.opts.ProxyHeader)
+	}
+	values := c.Request().Header.PeekAll(a.opts.ProxyHeader)
+	if len(values) > 0 {
+		hops := bytes.Split(values[len(values)-1], []byte{','})
+		if h, ok := parseHop(hops[len(hops)-1]); ok {
+			return h.String()
+		}
+	}
+	peer, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	return peer.Unmap().String()
+}
+
+// limitKey is what a per-address limit counts: an IPv4 address, or the /64
+// of an IPv6 one, since one client usually holds a whole /64 and could
+// otherwise take a fresh address for every request.
+func limitKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

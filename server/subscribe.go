@@ -801,7 +801,7 @@ func (s *Server) renderSubscribeBytes(m *model, title, tmpl string, v *subscribe
 // limitIP applies the per-IP limit to the subscribe flow's POSTs: per
 // client address, seen through trusted proxies (clientip.go).
 func (s *Server) limitIP(c *fiber.Ctx) error {
-	if !s.subs.perIP.allow(s.clientIP(c)) {
+	if !s.subs.perIP.allow(limitKey(s.clientIP(c))) {
 		privateHeaders(c)
 		c.Set(fiber.HeaderRetryAfter, "3600")
 		if answerJSON(c) {

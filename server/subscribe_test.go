@@ -644,3 +644,18 @@ func TestA11ySubscribe(t *testing.T) {
 	t.Cleanup(proxy.Close)
 	axeCheck(t, proxy.URL, []string{"/form-error", "/subscribed", "/inbox"})
 }
+
+func TestLimitKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                 "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff::1": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":           "2001:db8:1:3::/64",
+		"::ffff:192.0.2.7":          "::ffff:192.0.2.7",
+		"not an address":            "not an address",
+	} {
+		if got := limitKey(in); got != want {
+			t.Errorf("limitKey(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
