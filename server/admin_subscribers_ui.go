@@ -271,8 +271,8 @@ func (a *admin) importSubscribersForm(c *fiber.Ctx) error {
 // subscriberID reads the :id of a subscriber page; anything but a positive
 // number is a 404.
 func subscriberID(c *fiber.Ctx) (int64, error) {
-	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
-	if err != nil || id < 1 {
+	id, err := pathID(c)
+	if err != nil {
 		return 0, fiber.NewError(fiber.StatusNotFound, "There is no subscriber with this id.")
 	}
 	return id, nil
@@ -406,6 +406,10 @@ func eventKindLabel(k data.EventKind) string {
 		return "SLO burning its error budget"
 	case data.EventSLORecovered:
 		return "SLO recovered"
+	case data.EventUpdateOverdue:
+		return "Staff alert: update overdue"
+	case data.EventDraftWaiting:
+		return "Staff alert: draft waiting"
 	}
 	return string(k)
 }
