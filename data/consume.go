@@ -39,7 +39,7 @@ func (s *Store) Consume(ctx context.Context, consumer string, limit int, fn func
 	}
 	n := 0
 	err := s.write(ctx, "consume events for "+consumer, func(tx *sql.Tx) error {
-		pos, err := s.cursorTx(ctx, tx, consumer)
+		pos, created, err := s.cursorTx(ctx, tx, consumer)
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,13 @@ func (s *Store) Consume(ctx context.Context, consumer string, limit int, fn func
 			return err
 		}
 		if len(evs) == 0 {
-			return nil
+			if created {
+				return nil // keep the new cursor
+			}
+			// Nothing to do: roll back, and wake no one. A commit here would
+			// tell every subscriber that something changed, and a consumer
+			// woken by that would consume again, for ever.
+			return errSkip
 		}
 		if err := fn(&Tx{ctx: ctx, tx: tx, s: s}, evs); err != nil {
 			return err
@@ -58,6 +64,9 @@ func (s *Store) Consume(ctx context.Context, consumer string, limit int, fn func
 			evs[len(evs)-1].ID, ms(s.Now()), consumer)
 		return err
 	})
+	if errors.Is(err, errSkip) {
+		err = nil
+	}
 	return n, err
 }
 
@@ -71,7 +80,7 @@ func (s *Store) Register(ctx context.Context, consumer string) (int64, error) {
 	var pos int64
 	err := s.write(ctx, "register consumer "+consumer, func(tx *sql.Tx) error {
 		var err error
-		pos, err = s.cursorTx(ctx, tx, consumer)
+		pos, _, err = s.cursorTx(ctx, tx, consumer)
 		return err
 	})
 	return pos, err
@@ -94,18 +103,17 @@ func (s *Store) Cursor(ctx context.Context, consumer string) (pos, pending int64
 	return pos, pending, nil
 }
 
-func (s *Store) cursorTx(ctx context.Context, tx *sql.Tx, consumer string) (int64, error) {
-	var pos int64
-	err := tx.QueryRowContext(ctx, "SELECT position FROM event_cursors WHERE consumer = ?", consumer).Scan(&pos)
+func (s *Store) cursorTx(ctx context.Context, tx *sql.Tx, consumer string) (pos int64, created bool, err error) {
+	err = tx.QueryRowContext(ctx, "SELECT position FROM event_cursors WHERE consumer = ?", consumer).Scan(&pos)
 	if err == nil {
-		return pos, nil
+		return pos, false, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, err
+		return 0, false, err
 	}
 	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM events").Scan(&pos); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	_, err = tx.ExecContext(ctx, "INSERT INTO event_cursors(consumer, position, updated_at) VALUES (?, ?, ?)", consumer, pos, ms(s.Now()))
-	return pos, err
+	return pos, true, err
 }

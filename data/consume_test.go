@@ -113,6 +113,55 @@ func consumerChild(path string) {
 	}
 }
 
+// TestConsumeNothingWakesNobody: a consumer with nothing to read writes
+// nothing and tells no subscriber of a change; otherwise every consumer
+// woken by a change would consume again and wake the others, for ever. A
+// consumer's first Consume still keeps its new cursor.
+func TestConsumeNothingWakesNobody(t *testing.T) {
+	s := datatest.MustOpen(t)
+	if _, err := s.SyncCatalog(ctx, catalog(), "config"); err != nil {
+		t.Fatal(err)
+	}
+	changed, stop := s.Subscribe()
+	defer stop()
+	drain := func() bool {
+		select {
+		case <-changed:
+			return true
+		default:
+			return false
+		}
+	}
+	drain()
+	n, err := s.Consume(ctx, "fresh", 10, func(*data.Tx, []data.Event) error { return nil })
+	if err != nil || n != 0 {
+		t.Fatalf("first Consume = %d, %v", n, err)
+	}
+	pos, pending, err := s.Cursor(ctx, "fresh")
+	if err != nil || pos == 0 || pending != 0 {
+		t.Fatalf("after a first Consume with nothing to read: cursor %d, %d pending, %v; want it kept at the newest event", pos, pending, err)
+	}
+	drain()
+	for range 3 {
+		if n, err := s.Consume(ctx, "fresh", 10, func(*data.Tx, []data.Event) error { t.Error("called with no events"); return nil }); err != nil || n != 0 {
+			t.Fatalf("Consume = %d, %v", n, err)
+		}
+	}
+	if drain() {
+		t.Error("consuming nothing told subscribers that something changed")
+	}
+	// An event still wakes them, and is consumed.
+	if _, err := s.SetComponentStatus(ctx, data.SetStatus{ComponentID: "payments", Status: data.MajorOutage, Actor: "ops", Reason: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if !drain() {
+		t.Error("a status change woke nobody")
+	}
+	if n, err := s.Consume(ctx, "fresh", 10, func(*data.Tx, []data.Event) error { return nil }); err != nil || n == 0 {
+		t.Errorf("Consume after a change = %d, %v", n, err)
+	}
+}
+
 func TestMain(m *testing.M) {
 	if p := os.Getenv("STATUSD_TEST_CONSUMER_CHILD"); p != "" {
 		consumerChild(p)

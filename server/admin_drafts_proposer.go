@@ -29,6 +29,7 @@ const DraftsConsumer = "drafts"
 type ProposalStore interface {
 	Register(ctx context.Context, consumer string) (int64, error)
 	Consume(ctx context.Context, consumer string, limit int, fn func(tx *data.Tx, evs []data.Event) error) (int, error)
+	Cursor(ctx context.Context, consumer string) (pos, pending int64, err error)
 	Subscribe() (<-chan struct{}, func())
 }
 
@@ -41,15 +42,32 @@ func (s *Server) ProposeDrafts(ctx context.Context, st ProposalStore) (int, erro
 	if a == nil || a.incidents == nil {
 		return 0, nil
 	}
-	ci, err := a.catalog(ctx)
-	if err != nil {
+	// Most wake-ups (a probe result, a page rebuild) bring no event: a
+	// look at the cursor costs one query, the catalog a snapshot.
+	_, pending, err := st.Cursor(ctx, DraftsConsumer)
+	switch {
+	case errors.Is(err, data.ErrNotFound): // not registered yet: Consume registers it
+	case err != nil:
 		return 0, err
+	case pending == 0:
+		return 0, nil
+	}
+	// The catalog is read once per call, and only for an event that may
+	// become a draft.
+	var ci *catalogInfo
+	catalog := func() (*catalogInfo, error) {
+		if ci != nil {
+			return ci, nil
+		}
+		var err error
+		ci, err = a.catalog(ctx)
+		return ci, err
 	}
 	total := 0
 	for {
 		n, err := st.Consume(ctx, DraftsConsumer, 100, func(tx *data.Tx, evs []data.Event) error {
 			for _, ev := range evs {
-				if err := a.propose(ctx, tx, ci, ev); err != nil {
+				if err := a.propose(ctx, tx, catalog, ev); err != nil {
 					return fmt.Errorf("event %d: %w", ev.ID, err)
 				}
 			}
@@ -62,7 +80,7 @@ func (s *Server) ProposeDrafts(ctx context.Context, st ProposalStore) (int, erro
 	}
 }
 
-func (a *admin) propose(ctx context.Context, tx *data.Tx, ci *catalogInfo, ev data.Event) error {
+func (a *admin) propose(ctx context.Context, tx *data.Tx, catalog func() (*catalogInfo, error), ev data.Event) error {
 	p, ok := ev.Payload.(*data.ComponentStatusChanged)
 	if !ok || p.Source != data.SourceAutomatic || (p.New != data.PartialOutage && p.New != data.MajorOutage) {
 		return nil
@@ -97,6 +115,10 @@ func (a *admin) propose(ctx context.Context, tx *data.Tx, ci *catalogInfo, ev da
 		tmplID = "full-outage"
 	}
 	tmpl, err := a.messageTemplate(ctx, tmplID)
+	if err != nil {
+		return err
+	}
+	ci, err := catalog()
 	if err != nil {
 		return err
 	}
