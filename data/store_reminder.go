@@ -94,22 +94,8 @@ func (s *Store) SendMaintenanceReminders(ctx context.Context, offsets []time.Dur
 }
 
 func (s *Store) announceReminderTx(ctx context.Context, tx *sql.Tx, ch *incidentChange, before time.Duration) error {
-	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.name, c.status FROM incident_components ic JOIN components c ON c.id = ic.component_id
-		JOIN journeys j ON j.id = c.journey_id WHERE ic.incident_id = ? ORDER BY j.position, c.position`, ch.inc.id)
+	comps, err := incidentComponentsTx(ctx, tx, ch.inc.id)
 	if err != nil {
-		return err
-	}
-	var comps []AffectedComponent
-	for rows.Next() {
-		var a AffectedComponent
-		if err := rows.Scan(&a.ComponentID, &a.Name, &a.NewStatus); err != nil {
-			rows.Close()
-			return err
-		}
-		a.OldStatus = a.NewStatus
-		comps = append(comps, a)
-	}
-	if err := rows.Close(); err != nil {
 		return err
 	}
 	inc := ch.inc
@@ -119,6 +105,27 @@ func (s *Store) announceReminderTx(ctx context.Context, tx *sql.Tx, ch *incident
 	return s.event(ctx, tx, EventMaintenanceReminder, inc.id, &IncidentChanged{IncidentID: inc.id, Kind: inc.kind, Name: inc.name,
 		Impact: inc.impact, Status: inc.status, CreatedAt: inc.created, StartedAt: inc.started, ScheduledFor: inc.sFor,
 		ScheduledUntil: inc.sTil, At: s.Now().UTC(), Components: comps, Notify: true, Actor: "statusd", Reminder: before})
+}
+
+// incidentComponentsTx lists the components an incident affects, in page
+// order, each with the status it shows now (as both old and new).
+func incidentComponentsTx(ctx context.Context, tx *sql.Tx, incidentID string) ([]AffectedComponent, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.name, c.status FROM incident_components ic JOIN components c ON c.id = ic.component_id
+		JOIN journeys j ON j.id = c.journey_id WHERE ic.incident_id = ? ORDER BY j.position, c.position`, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	comps := []AffectedComponent{}
+	for rows.Next() {
+		var a AffectedComponent
+		if err := rows.Scan(&a.ComponentID, &a.Name, &a.NewStatus); err != nil {
+			return nil, err
+		}
+		a.OldStatus = a.NewStatus
+		comps = append(comps, a)
+	}
+	return comps, rows.Err()
 }
 
 // MaintenanceSeries is a recurring maintenance window: an RFC 5545 RRULE

@@ -153,23 +153,12 @@ func (s *Store) overdueAlertTx(ctx context.Context, tx *sql.Tx, id string, now t
 	if !inc.Open() || !by.Valid || fromMS(by.Int64).After(now) {
 		return nil, nil
 	}
-	a := &StaffAlert{IncidentID: id, Name: name, Status: inc.Status, Due: fromMS(by.Int64).UTC(), LastUpdateAt: fromMS(updated).UTC(),
-		Components: []AffectedComponent{}}
-	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.name, c.status FROM incident_components ic JOIN components c ON c.id = ic.component_id
-		JOIN journeys j ON j.id = c.journey_id WHERE ic.incident_id = ? ORDER BY j.position, c.position`, id)
+	comps, err := incidentComponentsTx(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c AffectedComponent
-		if err := rows.Scan(&c.ComponentID, &c.Name, &c.NewStatus); err != nil {
-			return nil, err
-		}
-		c.OldStatus = c.NewStatus
-		a.Components = append(a.Components, c)
-	}
-	return a, rows.Err()
+	return &StaffAlert{IncidentID: id, Name: name, Status: inc.Status, Due: fromMS(by.Int64).UTC(), LastUpdateAt: fromMS(updated).UTC(),
+		Components: comps}, nil
 }
 
 // draftAlertTx reads a waiting draft; nil when it no longer waits.
