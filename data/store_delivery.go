@@ -647,3 +647,39 @@ func (s *Store) AddConfirmedSubscribers(ctx context.Context, list []NewSubscribe
 	})
 	return added, err
 }
+
+// RetryDelivery gives a dead delivery one more attempt, due now, under the
+// same key (so the same Message-ID or webhook-id): for after an operator
+// fixed what killed it. If that attempt fails it is dead again with the new
+// reason; retries of its own follow only while it is younger than the
+// channel's maximum age. Returns ErrNotFound for an unknown delivery and
+// ErrConflict for one that is not dead, or whose subscriber is disabled or
+// no longer confirmed.
+func (s *Store) RetryDelivery(ctx context.Context, id int64, actor string) error {
+	return s.writeQuiet(ctx, "retry delivery", func(tx *sql.Tx) error {
+		var state DeliveryState
+		var subID int64
+		var confirmed, disabled sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT d.state, d.subscriber_id, s.confirmed_at, s.disabled_at FROM deliveries d
+			JOIN subscribers s ON s.id = d.subscriber_id WHERE d.id = ?`, id).Scan(&state, &subID, &confirmed, &disabled)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("delivery %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case state != DeliveryDead:
+			return fmt.Errorf("delivery %d is %s, not dead: %w", id, state, ErrConflict)
+		case disabled.Valid:
+			return fmt.Errorf("delivery %d: its webhook endpoint is disabled: %w", id, ErrConflict)
+		case !confirmed.Valid:
+			return fmt.Errorf("delivery %d: its subscriber is not confirmed: %w", id, ErrConflict)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET state = 'retrying', next_attempt_at = ?, lease_until = NULL WHERE id = ?`,
+			ms(s.Now()), id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "delivery.retry", fmt.Sprint(id), fmt.Sprintf("subscriber %d", subID))
+	})
+}

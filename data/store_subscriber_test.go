@@ -611,3 +611,53 @@ func TestDeliveriesForOperators(t *testing.T) {
 		t.Errorf("event payload = %#v", got[evs[1]].Payload)
 	}
 }
+
+// TestRetryDelivery: only a dead delivery of a confirmed, enabled
+// subscriber goes back in the queue, due now, under the same key.
+func TestRetryDelivery(t *testing.T) {
+	s := draftStore(t)
+	sub, err := s.AddConfirmedSubscriber(ctx, data.NewSubscriber{Channel: data.ChannelEmail, Email: "ann@example.com"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Register(ctx, "notifier"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateIncident(ctx, data.NewIncident{Name: "Down", Body: "x", Actor: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Consume(ctx, "notifier", 10, func(tx *data.Tx, evs []data.Event) error {
+		for _, ev := range evs {
+			if err := tx.PlanFanout(data.Fanout{EventID: ev.ID, EventAt: ev.CreatedAt, Audience: data.AudienceEveryone, Email: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ExpandFanouts(ctx, 100); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := s.ClaimDeliveries(ctx, data.ChannelEmail, 10, time.Minute)
+	if err != nil || len(claimed) != 1 || claimed[0].SubscriberID != sub.ID {
+		t.Fatalf("claimed %+v, %v", claimed, err)
+	}
+	d := claimed[0]
+	if err := s.RetryDelivery(ctx, d.ID, "cara"); !errors.Is(err, data.ErrConflict) {
+		t.Errorf("retry of a leased delivery: %v; want ErrConflict", err)
+	}
+	if err := s.FinishDeliveries(ctx, []data.DeliveryResult{{ID: d.ID, Outcome: data.OutcomeDead, Error: "mailbox unavailable", Lease: d.LeaseUntil}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetryDelivery(ctx, 99999, "cara"); !errors.Is(err, data.ErrNotFound) {
+		t.Errorf("retry of no delivery: %v; want ErrNotFound", err)
+	}
+	if err := s.RetryDelivery(ctx, d.ID, "cara"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.ClaimDeliveries(ctx, data.ChannelEmail, 10, time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != d.ID || again[0].Key != d.Key || again[0].Attempts != 1 {
+		t.Fatalf("after a retry, claimed %+v, %v; want the same delivery with its key and one attempt behind it", again, err)
+	}
+}

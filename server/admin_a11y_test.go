@@ -171,7 +171,9 @@ func TestAdminBrowser(t *testing.T) {
 	// Sign in with the keyboard only: type, Tab, type, Enter.
 	run("sign in with the keyboard", chromedp.Navigate(base+"/admin/login"), chromedp.WaitVisible(chromedp.ID("#email")),
 		chromedp.Focus(chromedp.ID("#email")), chromedp.KeyEvent("ann@example.com"), chromedp.KeyEvent(kb.Tab),
-		chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS("h1")))
+		chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter),
+		// The sign-in page has an h1 too: wait for what only a signed-in page has.
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/logout"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
 	if loc := location(); loc != "/admin/" {
 		t.Fatalf("after signing in: at %s; want /admin/", loc)
 	}

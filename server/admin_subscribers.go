@@ -26,6 +26,7 @@ type SubscriberAdminStore interface {
 	Subscriber(ctx context.Context, id int64) (data.Subscriber, error)
 	AddConfirmedSubscribers(ctx context.Context, list []data.NewSubscriber, actor string) (int, error)
 	DeleteSubscriber(ctx context.Context, id int64, actor string) error
+	RetryDelivery(ctx context.Context, id int64, actor string) error
 	Deliveries(ctx context.Context, f data.DeliveryFilter) ([]data.Delivery, error)
 	DeliveryCounts(ctx context.Context, eventID int64) (map[data.DeliveryState]int, error)
 	SubjectDeliveryCounts(ctx context.Context, subject string) ([]data.EventDeliveries, error)
@@ -124,6 +125,10 @@ func (a *admin) subscriberAPIRoutes() []apiRoute {
 		{Method: "DELETE", Path: "/subscribers/{id}", Scope: data.ScopeSubscribersWrite, Summary: "Remove a subscriber and its pending deliveries",
 			Params: []apiParam{{Name: "id", In: "path", Type: "integer", Description: "subscriber id"}},
 			Status: 204, Handler: a.apiDeleteSubscriber},
+		{Method: "POST", Path: "/deliveries/{id}/retry", Scope: data.ScopeSubscribersWrite,
+			Summary: "Give a dead delivery one more attempt now, under the same key (Message-ID, webhook-id). 409 if it is not dead, " +
+				"or its subscriber is disabled or unconfirmed",
+			Params: []apiParam{{Name: "id", In: "path", Type: "integer", Description: "the delivery's id"}}, Status: 204, Handler: a.apiRetryDelivery},
 		{Method: "GET", Path: "/deliveries", Scope: data.ScopeSubscribersRead, Summary: "Deliveries in id order: state, attempts, next attempt, last error or dead reason",
 			Params: append([]apiParam{
 				{Name: "event_id", In: "query", Type: "integer", Description: "only this event's deliveries"},
@@ -460,6 +465,34 @@ func pathID(c *fiber.Ctx) (int64, error) {
 		return 0, fiber.NewError(fiber.StatusNotFound, "no such resource: the id is a positive whole number")
 	}
 	return id, nil
+}
+
+func (a *admin) apiRetryDelivery(c *fiber.Ctx) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	st, err := a.subscriberStore()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := bound(c)
+	defer cancel()
+	if err := st.RetryDelivery(ctx, id, apiActor(c)); err != nil {
+		return retryError(err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// retryError says why a delivery cannot be retried.
+func retryError(err error) error {
+	switch {
+	case errors.Is(err, data.ErrNotFound):
+		return fiber.NewError(fiber.StatusNotFound, "There is no delivery with this id. Old deliveries are pruned.")
+	case errors.Is(err, data.ErrConflict):
+		return fiber.NewError(fiber.StatusConflict, "Only a delivery that failed for good can be retried, and only while its subscriber is confirmed and enabled.")
+	}
+	return err
 }
 
 func (a *admin) apiDeleteSubscriber(c *fiber.Ctx) error {

@@ -30,6 +30,7 @@ func subscriberScopeCalls() []struct {
 		{"DELETE", "/api/admin/subscribers/999", nil, data.ScopeSubscribersWrite},
 		{"GET", "/api/admin/deliveries", nil, data.ScopeSubscribersRead},
 		{"GET", "/api/admin/events/1/deliveries/counts", nil, data.ScopeSubscribersRead},
+		{"POST", "/api/admin/deliveries/999/retry", nil, data.ScopeSubscribersWrite},
 	}
 }
 

@@ -32,6 +32,7 @@ func (a *admin) subscriberRoutes(g fiber.Router) {
 	g.Post("/subscribers/import", a.require(permSubscribersWrite, a.importSubscribersForm))
 	g.Get("/subscribers/:id", a.require(permSubscribers, a.subscriberPage))
 	g.Post("/subscribers/:id/remove", a.require(permSubscribersWrite, a.removeSubscriberForm))
+	g.Post("/subscribers/:id/deliveries/:delivery/retry", a.require(permSubscribersWrite, a.retryDeliveryForm))
 }
 
 // scopeNames says what a subscriber hears about, by name: "Everything", or
@@ -327,6 +328,9 @@ func (a *admin) subscriberPage(c *fiber.Ctx) error {
 		pv.Next = fmt.Sprintf("/admin/subscribers/%d?before=%d", id, ds[len(ds)-1].ID)
 	}
 	v := a.base(c, "Subscriber "+strconv.FormatInt(id, 10))
+	if c.Query("done") == "delivery-retried" {
+		v.Notice = "The delivery will be tried again in a moment, with the same message id. Reload to see how it went."
+	}
 	v.Subscriber = pv
 	return a.render(c, "subscriber.html", v)
 }
@@ -353,6 +357,8 @@ func (a *admin) deliveryRow(d data.Delivery, ev data.Event) deliveryRow {
 	switch {
 	case d.EventID == 0 && d.Notice == data.NoticeWebhookDisabled:
 		r.Event = "Notice: the webhook was disabled"
+	case d.EventID == 0 && d.Notice == data.NoticeWebhookFailing:
+		r.Event = "Notice: the webhook keeps failing"
 	case d.EventID == 0:
 		r.Event = "Notice about the subscription"
 	default:
@@ -439,6 +445,36 @@ func (a *admin) removeSubscriberForm(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Redirect("/admin/subscribers?done=subscriber-removed", fiber.StatusSeeOther)
+}
+
+// retryDeliveryForm gives one of a subscriber's dead deliveries another
+// attempt, then shows the subscriber's page again.
+func (a *admin) retryDeliveryForm(c *fiber.Ctx) error {
+	id, err := subscriberID(c)
+	if err != nil {
+		return err
+	}
+	did, err := strconv.ParseInt(c.Params("delivery"), 10, 64)
+	if err != nil || did < 1 {
+		return fiber.NewError(fiber.StatusNotFound, "There is no delivery with this id.")
+	}
+	st, err := a.subscriberStore()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := bound(c)
+	defer cancel()
+	ds, err := st.Deliveries(ctx, data.DeliveryFilter{SubscriberID: id, Newest: true, Before: did + 1, Limit: 1})
+	if err != nil {
+		return err
+	}
+	if len(ds) == 0 || ds[0].ID != did {
+		return fiber.NewError(fiber.StatusNotFound, "This subscriber has no delivery with this id. Old deliveries are pruned.")
+	}
+	if err := st.RetryDelivery(ctx, did, sessionOf(c).User.Email); err != nil {
+		return retryError(err)
+	}
+	return c.Redirect(fmt.Sprintf("/admin/subscribers/%d?done=delivery-retried", id), fiber.StatusSeeOther)
 }
 
 // incidentDeliveries counts the deliveries of an incident's events, for its

@@ -303,8 +303,50 @@ func TestAdminSubscriberPageAndRemove(t *testing.T) {
 		t.Errorf("viewer's incident page: %d, shows deliveries: %v", inc.StatusCode, strings.Contains(inc.body, "h-deliveries"))
 	}
 
-	// Removing: refused to a viewer and without the form token, then done.
+	// Retrying a delivery that failed for good: offered only there, refused
+	// to a viewer and without the form token, then queued again once.
 	dead := fmt.Sprintf("/admin/subscribers/%d", ids["dead@example.com"])
+	sentPage := fmt.Sprintf("/admin/subscribers/%d", ids["sent@example.com"])
+	if p := b.do("GET", sentPage, nil); strings.Contains(p.body, "Retry delivery") {
+		t.Error("a sent delivery offers a retry")
+	}
+	m := regexp.MustCompile(`action="(/admin/subscribers/\d+/deliveries/(\d+)/retry)"`).FindStringSubmatch(b.do("GET", dead, nil).body)
+	if m == nil {
+		t.Fatal("the dead delivery offers no retry")
+	}
+	retry, deliveryID := m[1], m[2]
+	if r := v.post("/admin/", retry, nil); r.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer retries: %d; want 403", r.StatusCode)
+	}
+	if r := b.do("POST", retry, url.Values{}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("retry without the form token: %d; want 403", r.StatusCode)
+	}
+	if r := b.post(sentPage, fmt.Sprintf("%s/deliveries/%s/retry", sentPage, deliveryID), nil); r.StatusCode != http.StatusNotFound {
+		t.Errorf("retry of another subscriber's delivery: %d; want 404", r.StatusCode)
+	}
+	r := b.post(dead, retry, nil)
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != dead+"?done=delivery-retried" {
+		t.Fatalf("retry: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), problems(r.body))
+	}
+	if p := b.do("GET", r.Header.Get("Location"), nil); !strings.Contains(p.body, "will be tried again") || !strings.Contains(p.body, "Retrying") {
+		t.Errorf("the page after a retry:\n%s", problems(p.body))
+	}
+	if r := b.post(dead, retry, nil); r.StatusCode != http.StatusConflict {
+		t.Errorf("retry of a delivery no longer dead: %d; want 409", r.StatusCode)
+	}
+	if entries, err := h.store.SearchAudit(ctx, data.AuditFilter{Action: "delivery.retry"}); err != nil || len(entries) != 1 ||
+		entries[0].Actor != "cara@example.com" || entries[0].Subject != deliveryID {
+		t.Errorf("audit of the retry = %+v, %v", entries, err)
+	}
+	// The API: 409 for a delivery that is not dead, 404 for none.
+	if res := h.api(w, "POST", "/api/admin/deliveries/"+deliveryID+"/retry", nil, nil); res.StatusCode != http.StatusConflict {
+		t.Errorf("API retry of a retrying delivery: %d; want 409", res.StatusCode)
+	}
+	if res := h.api(w, "POST", "/api/admin/deliveries/99999/retry", nil, nil); res.StatusCode != http.StatusNotFound {
+		t.Errorf("API retry of no delivery: %d; want 404", res.StatusCode)
+	}
+
+	// Removing: refused to a viewer and without the form token, then done.
 	if r := v.post("/admin/", dead+"/remove", nil); r.StatusCode != http.StatusForbidden {
 		t.Errorf("viewer removes: %d; want 403", r.StatusCode)
 	}
@@ -317,7 +359,7 @@ func TestAdminSubscriberPageAndRemove(t *testing.T) {
 	if _, ok := h.subscriberIDs()["dead@example.com"]; !ok {
 		t.Fatal("a refused removal removed the subscriber")
 	}
-	r := b.post(dead, dead+"/remove", nil)
+	r = b.post(dead, dead+"/remove", nil)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin/subscribers?done=subscriber-removed" {
 		t.Fatalf("remove: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), problems(r.body))
 	}
