@@ -170,7 +170,7 @@ func (s *Server) render(m *model) (*snapshot, error) {
 		return nil, err
 	}
 	docs = append(docs, embed...)
-	sub, err := s.subscribeDocs(m) // subscribe.go: the /subscribe form
+	sub, err := s.subscribeDocs(m, prev) // subscribe.go: the /subscribe form
 	if err != nil {
 		return nil, err
 	}

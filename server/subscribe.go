@@ -723,17 +723,31 @@ func (s *Server) scopeNames(components, journeys []string) []string {
 
 // subscribeDocs renders GET /subscribe into the snapshot and keeps the model
 // for the per-request pages of the flow.
-func (s *Server) subscribeDocs(m *model) ([]doc, error) {
+func (s *Server) subscribeDocs(m *model, prev *snapshot) ([]doc, error) {
 	s.subs.model.Store(m)
 	if !s.subs.enabled {
 		return nil, nil
+	}
+	// The form shows the page's chrome (pageKey) and the catalog's shape:
+	// journeys, components and groups by name, in order. Statuses are not
+	// on it, so a status change does not render it again.
+	k := newKeyHash().str("subscribe").u64(m.pageKey)
+	for _, j := range m.snap.Journeys {
+		k.str(j.ID).str(j.Name)
+	}
+	for _, c := range m.snap.Components {
+		k.str(c.ID).str(c.JourneyID).str(c.GroupID)
+	}
+	key := k.sum()
+	if e := prev.reusable("/subscribe", key); e != nil {
+		return []doc{{path: "/subscribe", reuse: e}}, nil
 	}
 	v := s.subscribeFormView(subscribeRequest{Format: "statuspage"})
 	b, err := s.renderSubscribeBytes(m, "Subscribe", "subscribe.html", v)
 	if err != nil {
 		return nil, err
 	}
-	return []doc{{path: "/subscribe", kind: kindHTML, contentType: "text/html; charset=utf-8", body: b, tags: []string{"subscribe"}}}, nil
+	return []doc{{path: "/subscribe", kind: kindHTML, contentType: "text/html; charset=utf-8", body: b, tags: []string{"subscribe"}, key: key}}, nil
 }
 
 func (s *Server) subscribeFormView(req subscribeRequest) *subscribeView {

@@ -659,3 +659,34 @@ func TestLimitKey(t *testing.T) {
 		}
 	}
 }
+
+// TestSubscribeFormRenderOnChange: a status change leaves /subscribe as it
+// was (the same entry), a renamed component renders it again.
+func TestSubscribeFormRenderOnChange(t *testing.T) {
+	ctx := context.Background()
+	srv, st, _, _ := newSubscribeServer(t, nil)
+	before := srv.snap.Load().entries["/subscribe"]
+	if before == nil || before.key == 0 {
+		t.Fatalf("/subscribe is not in the snapshot with a key: %+v", before)
+	}
+	if _, err := st.SetComponentStatus(ctx, data.SetStatus{ComponentID: "rest", Status: data.MajorOutage, Actor: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if srv.snap.Load().entries["/subscribe"] != before {
+		t.Error("a status change rendered /subscribe again")
+	}
+	cat := fixtureCatalog()
+	cat.Journeys[0].Components[0].Name = "Renamed for the test"
+	if _, err := st.SyncCatalog(ctx, cat, "config"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if after := srv.snap.Load().entries["/subscribe"]; after == before || !strings.Contains(string(after.plain), "Renamed for the test") {
+		t.Error("a renamed component is not on the /subscribe form")
+	}
+}
