@@ -76,6 +76,25 @@ func (s *Store) ClaimMail(ctx context.Context, n int, lease time.Duration) ([]Qu
 	return out, nil
 }
 
+// ReleaseMail makes every mail due within lease from now due now. A
+// notifier calls it when it starts: mails a dead process had claimed would
+// otherwise wait for their lease to end, and since a claim and a scheduled
+// retry look alike, retries due within the lease go a little early too.
+func (s *Store) ReleaseMail(ctx context.Context, lease time.Duration) (int, error) {
+	var n int64
+	err := s.writeQuiet(ctx, "release mail", func(tx *sql.Tx) error {
+		now := s.Now()
+		res, err := tx.ExecContext(ctx, "UPDATE mail_outbox SET next_attempt_at = ? WHERE dead_at IS NULL AND next_attempt_at > ? AND next_attempt_at <= ?",
+			ms(now), ms(now), ms(now.Add(lease)))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // FinishMail records the outcome of an attempt.
 func (s *Store) FinishMail(ctx context.Context, r MailResult) error {
 	return s.writeQuiet(ctx, "finish mail", func(tx *sql.Tx) error {

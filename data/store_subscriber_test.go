@@ -661,3 +661,34 @@ func TestRetryDelivery(t *testing.T) {
 		t.Fatalf("after a retry, claimed %+v, %v; want the same delivery with its key and one attempt behind it", again, err)
 	}
 }
+
+// TestMailOutboxLease: a claimed mail is not claimed again while its lease
+// runs, is due again when a new notifier releases the last one's claims,
+// and is gone once sent.
+func TestMailOutboxLease(t *testing.T) {
+	s := draftStore(t)
+	id, err := s.QueueMail(ctx, "ann@example.com", []byte(`{"to":"ann@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ClaimMail(ctx, 8, 2*time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != id || got[0].To != "ann@example.com" || string(got[0].Body) != `{"to":"ann@example.com"}` {
+		t.Fatalf("claim = %+v, %v", got, err)
+	}
+	if again, _ := s.ClaimMail(ctx, 8, 2*time.Minute); len(again) != 0 {
+		t.Fatalf("claimed twice within the lease: %+v", again)
+	}
+	if n, err := s.ReleaseMail(ctx, 2*time.Minute); err != nil || n != 1 {
+		t.Fatalf("ReleaseMail = %d, %v; want 1", n, err)
+	}
+	again, err := s.ClaimMail(ctx, 8, 2*time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != id {
+		t.Fatalf("after a release, claim = %+v, %v", again, err)
+	}
+	if err := s.FinishMail(ctx, data.MailResult{ID: id}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, err := s.MailQueue(ctx); err != nil || n != 0 {
+		t.Errorf("after sending, %d queued, %v", n, err)
+	}
+}

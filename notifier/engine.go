@@ -31,6 +31,7 @@ type Store interface {
 	ReleaseLeases(ctx context.Context) (int, error)
 	QueueMail(ctx context.Context, to string, body []byte) (int64, error)
 	ClaimMail(ctx context.Context, n int, lease time.Duration) ([]data.QueuedMail, error)
+	ReleaseMail(ctx context.Context, lease time.Duration) (int, error)
 	FinishMail(ctx context.Context, r data.MailResult) error
 	MailQueue(ctx context.Context) (int, time.Time, error)
 	PruneMail(ctx context.Context, before time.Time) (int, error)
@@ -228,6 +229,11 @@ func (e *Engine) Start(ctx context.Context) error {
 		return fmt.Errorf("notifier: release leases of a previous run: %w", err)
 	} else if n > 0 {
 		e.log.Info("took back deliveries in flight when the last run stopped", "count", n)
+	}
+	if n, err := e.store.ReleaseMail(ctx, e.o.Lease); err != nil {
+		return fmt.Errorf("notifier: release mail of a previous run: %w", err)
+	} else if n > 0 {
+		e.log.Info("took back transactional mail in flight when the last run stopped", "count", n)
 	}
 	e.started = true
 	ctx = context.WithoutCancel(ctx)
