@@ -41,6 +41,12 @@ const (
 	// EventDraftWaiting: detection proposed a draft incident that waits for
 	// a person to publish or discard it.
 	EventDraftWaiting EventKind = "staff.draft_waiting"
+	// EventMaintenanceLate: a maintenance window without automatic
+	// transitions passed its scheduled start and was not started.
+	EventMaintenanceLate EventKind = "staff.maintenance_late"
+	// EventMaintenanceOverrun: a maintenance window without automatic
+	// transitions passed its scheduled end and was not completed.
+	EventMaintenanceOverrun EventKind = "staff.maintenance_overrun"
 )
 
 // Event is a row of the outbox: something happened that readers of the page
@@ -143,7 +149,7 @@ func decodePayload(kind EventKind, version int, raw string) (EventPayload, error
 		p = &CatalogSynced{}
 	case EventSLOBurn, EventSLORecovered:
 		p = &SLOBurn{}
-	case EventUpdateOverdue, EventDraftWaiting:
+	case EventUpdateOverdue, EventDraftWaiting, EventMaintenanceLate, EventMaintenanceOverrun:
 		p = &StaffAlert{}
 	default:
 		return nil, nil // a kind from a newer version: skipped, not an error

@@ -22,7 +22,8 @@ type StaffAlert struct {
 	// Name is the incident's name, or the draft's title.
 	Name   string         `json:"name"`
 	Status IncidentStatus `json:"status"`
-	// Due is when the next update was promised (overdue updates).
+	// Due is when the next update was promised (overdue updates), or when
+	// the maintenance window was to start (late) or end (overrun).
 	Due time.Time `json:"due,omitzero"`
 	// LastUpdateAt is when the incident was last updated (overdue updates).
 	LastUpdateAt time.Time `json:"last_update_at,omitzero"`
@@ -40,8 +41,11 @@ type StaffAlert struct {
 func (*StaffAlert) eventPayload() {}
 
 // SendStaffAlerts writes a staff alert event for each open incident whose
-// promised next update ("next update by") has passed, once per promise,
-// and for each pending draft proposed by detection, once per draft. Each
+// promised next update ("next update by") has passed, once per promise;
+// for each pending draft proposed by detection, once per draft; and for
+// each maintenance window without automatic transitions that passed its
+// start without being started, or its end without being completed, once
+// per scheduled time. Each
 // alert is one transaction with its record, so it is sent exactly once,
 // also across restarts; a draft published or discarded before the check
 // gets none. It returns how many alerts it wrote.
@@ -89,6 +93,30 @@ func (s *Store) SendStaffAlerts(ctx context.Context) (int, error) {
 	if err := rows.Close(); err != nil {
 		return 0, fmt.Errorf("list waiting drafts: %w", err)
 	}
+	// Manual maintenance windows late to start, or overrunning their end.
+	rows, err = s.reader.QueryContext(ctx, `SELECT id, status, scheduled_for, scheduled_until FROM incidents
+		WHERE kind = 'maintenance' AND auto_transition = 0 AND (
+			(status = 'scheduled' AND scheduled_for <= ?) OR (status IN ('in_progress', 'verifying') AND scheduled_until <= ?))
+		ORDER BY scheduled_for`, ms(now), ms(now))
+	if err != nil {
+		return 0, fmt.Errorf("list late maintenance: %w", err)
+	}
+	for rows.Next() {
+		var id, status string
+		var from, until sql.NullInt64
+		if err := rows.Scan(&id, &status, &from, &until); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("list late maintenance: %w", err)
+		}
+		if IncidentStatus(status) == Scheduled {
+			list = append(list, due{key: "late:" + id + ":" + strconv.FormatInt(from.Int64, 10), subject: id, kind: EventMaintenanceLate})
+		} else {
+			list = append(list, due{key: "overrun:" + id + ":" + strconv.FormatInt(until.Int64, 10), subject: id, kind: EventMaintenanceOverrun})
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("list late maintenance: %w", err)
+	}
 	n := 0
 	for _, d := range list {
 		// Most are sent already: a read decides before any write.
@@ -103,10 +131,13 @@ func (s *Store) SendStaffAlerts(ctx context.Context) (int, error) {
 		err = s.write(ctx, "send staff alert", func(tx *sql.Tx) error {
 			var a *StaffAlert
 			var err error
-			if d.kind == EventUpdateOverdue {
+			switch d.kind {
+			case EventUpdateOverdue:
 				a, err = s.overdueAlertTx(ctx, tx, d.subject, now)
-			} else {
+			case EventDraftWaiting:
 				a, err = s.draftAlertTx(ctx, tx, d.subject)
+			default:
+				a, err = s.maintenanceAlertTx(ctx, tx, d.subject, d.kind, now)
 			}
 			if err != nil {
 				return err
@@ -159,6 +190,35 @@ func (s *Store) overdueAlertTx(ctx context.Context, tx *sql.Tx, id string, now t
 	}
 	return &StaffAlert{IncidentID: id, Name: name, Status: inc.Status, Due: fromMS(by.Int64).UTC(), LastUpdateAt: fromMS(updated).UTC(),
 		Components: comps}, nil
+}
+
+// maintenanceAlertTx reads a maintenance window late to start (kind
+// EventMaintenanceLate) or overrunning (EventMaintenanceOverrun); nil when
+// it no longer is.
+func (s *Store) maintenanceAlertTx(ctx context.Context, tx *sql.Tx, id string, kind EventKind, now time.Time) (*StaffAlert, error) {
+	r, err := readIncidentRow(ctx, tx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if r.kind != KindMaintenance || r.auto {
+		return nil, nil
+	}
+	a := &StaffAlert{IncidentID: id, Name: r.name, Status: r.status}
+	switch {
+	case kind == EventMaintenanceLate && r.status == Scheduled && !r.sFor.IsZero() && !r.sFor.After(now):
+		a.Due = r.sFor.UTC()
+	case kind == EventMaintenanceOverrun && (r.status == InProgress || r.status == Verifying) && !r.sTil.IsZero() && !r.sTil.After(now):
+		a.Due = r.sTil.UTC()
+	default:
+		return nil, nil
+	}
+	if a.Components, err = incidentComponentsTx(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // draftAlertTx reads a waiting draft; nil when it no longer waits.

@@ -135,3 +135,54 @@ func TestStaffAlertDraftWaiting(t *testing.T) {
 		t.Errorf("alert's components = %+v", a.Components)
 	}
 }
+
+// TestStaffAlertMaintenance: a window that starts and ends by hand alerts
+// the staff once when its start passes unstarted, and once when its end
+// passes uncompleted; a window with automatic transitions never does.
+func TestStaffAlertMaintenance(t *testing.T) {
+	s := draftStore(t)
+	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	clock := t0
+	s.Now = func() time.Time { return clock }
+	manual, err := s.CreateMaintenance(ctx, data.NewMaintenance{Name: "Database upgrade", Body: "Planned.", ScheduledFor: t0.Add(time.Hour),
+		ScheduledUntil: t0.Add(2 * time.Hour), ComponentIDs: []string{"payments"}, Actor: "ana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateMaintenance(ctx, data.NewMaintenance{Name: "Cache flush", Body: "Planned.", ScheduledFor: t0.Add(time.Hour),
+		ScheduledUntil: t0.Add(2 * time.Hour), ComponentIDs: []string{"auth-api"}, AutoTransition: true, Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	send := func(at time.Duration, want int) {
+		t.Helper()
+		clock = t0.Add(at)
+		if n, err := s.SendStaffAlerts(ctx); err != nil || n != want {
+			t.Fatalf("at +%s: sent %d, %v; want %d", at, n, err, want)
+		}
+	}
+	send(59*time.Minute, 0)
+	send(61*time.Minute, 1) // late to start
+	send(70*time.Minute, 0)
+	clock = t0.Add(75 * time.Minute)
+	if _, err := s.AddUpdate(ctx, manual.ID, data.NewUpdate{Status: data.InProgress, Body: "Started.", Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	send(119*time.Minute, 0)
+	send(2*time.Hour, 1) // overrunning
+	send(3*time.Hour, 0)
+	clock = t0.Add(3 * time.Hour)
+	if _, err := s.AddUpdate(ctx, manual.ID, data.NewUpdate{Status: data.Completed, Body: "Done.", Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	send(4*time.Hour, 0)
+
+	got := staffAlerts(t, s)
+	late, over := got[data.EventMaintenanceLate], got[data.EventMaintenanceOverrun]
+	if len(late) != 1 || late[0].IncidentID != manual.ID || !late[0].Due.Equal(t0.Add(time.Hour)) || late[0].Status != data.Scheduled ||
+		len(late[0].Components) != 1 || late[0].Components[0].ComponentID != "payments" {
+		t.Errorf("late alerts = %+v", late)
+	}
+	if len(over) != 1 || over[0].IncidentID != manual.ID || !over[0].Due.Equal(t0.Add(2*time.Hour)) || over[0].Status != data.InProgress {
+		t.Errorf("overrun alerts = %+v", over)
+	}
+}

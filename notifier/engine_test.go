@@ -597,6 +597,39 @@ func TestStaffAlertOverdueAndDraft(t *testing.T) {
 	}
 }
 
+// TestStaffAlertMaintenanceLate: a window that starts by hand and was not
+// started tells the staff, and only them.
+func TestStaffAlertMaintenanceLate(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := h.store.SyncStaff(ctx, []string{"oncall@fernhill.example"}); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().Truncate(time.Minute)
+	h.setNow(t0)
+	if _, err := h.store.CreateMaintenance(ctx, data.NewMaintenance{Name: "Database upgrade", Body: "Planned.", ScheduledFor: t0.Add(10 * time.Minute),
+		ScheduledUntil: t0.Add(time.Hour), ComponentIDs: []string{"payments"}, Actor: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	h.eng.Wake()
+	h.settle(t)
+	h.setNow(t0.Add(25 * time.Minute))
+	if n, err := h.store.SendStaffAlerts(ctx); err != nil || n != 1 {
+		t.Fatalf("SendStaffAlerts = %d, %v; want 1", n, err)
+	}
+	h.eng.Wake()
+	msgs := h.smtp.WaitFor(t, 1, wait)
+	h.settle(t)
+	if n := h.smtp.Count(); n != 1 {
+		t.Fatalf("%d messages; want the staff alert only", n)
+	}
+	m := msgs[0]
+	if m.To[0] != "oncall@fernhill.example" || m.Header.Get("Subject") != "[Fernhill] Maintenance not started: Database upgrade" ||
+		!strings.Contains(m.Text, "15 minutes ago") || !strings.Contains(m.Text, "Start it now, or reschedule it") ||
+		!strings.Contains(m.Text, "Payments (") {
+		t.Errorf("alert to %v %q:\n%s", m.To, m.Header.Get("Subject"), m.Text)
+	}
+}
+
 // TestMaintenanceReminder: a subscriber of a component hears the reminder
 // of a maintenance on it, threaded with the maintenance's other notices.
 func TestMaintenanceReminder(t *testing.T) {

@@ -163,7 +163,8 @@ func sloNotice(b *data.SLOBurn, page Page) *StaffNotice {
 	return sn
 }
 
-// staffNotice is the alert of an overdue update or of a waiting draft.
+// staffNotice is the alert of an overdue update, a waiting draft, or a
+// maintenance window late to start or overrunning its end.
 func staffNotice(kind data.EventKind, a *data.StaffAlert, page Page, at time.Time) *StaffNotice {
 	loc := page.Location
 	if loc == nil {
@@ -195,6 +196,28 @@ func staffNotice(kind data.EventKind, a *data.StaffAlert, page Page, at time.Tim
 			sn.Paragraphs = append(sn.Paragraphs, "It would affect: "+strings.Join(affects, ", ")+".")
 		}
 		sn.Paragraphs = append(sn.Paragraphs, "Review it, then publish it as it is, edit it, or discard it.")
+		return sn
+	}
+	if kind == data.EventMaintenanceLate || kind == data.EventMaintenanceOverrun {
+		sn := &StaffNotice{Link: base + "/incidents/" + a.IncidentID, LinkText: "Open the maintenance"}
+		late := ""
+		if d := at.Sub(a.Due); d >= time.Minute {
+			late = ", " + humanDuration(d.Truncate(time.Minute)) + " ago"
+		}
+		if kind == data.EventMaintenanceLate {
+			sn.Headline, sn.Status = "Maintenance not started: "+a.Name, "Not started"
+			sn.Paragraphs = append(sn.Paragraphs,
+				"This maintenance was scheduled to start at "+when(a.Due)+late+", and it starts by hand: the page still shows it as scheduled.",
+				"Start it now, or reschedule it so customers see the new time.")
+		} else {
+			sn.Headline, sn.Status = "Maintenance overrunning: "+a.Name, "Overrunning"
+			sn.Paragraphs = append(sn.Paragraphs,
+				"This maintenance was scheduled to end at "+when(a.Due)+late+", and it ends by hand: the page still shows it as "+strings.ToLower(a.Status.Label())+".",
+				"Complete it when the work is done, or post an update with the new expected end.")
+		}
+		if len(affects) > 0 {
+			sn.Paragraphs = append(sn.Paragraphs, "It affects: "+strings.Join(affects, ", ")+".")
+		}
 		return sn
 	}
 	sn := &StaffNotice{Headline: "Update overdue: " + a.Name, Status: "Update overdue", Link: base + "/incidents/" + a.IncidentID,

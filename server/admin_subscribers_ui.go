@@ -416,6 +416,10 @@ func eventKindLabel(k data.EventKind) string {
 		return "Staff alert: update overdue"
 	case data.EventDraftWaiting:
 		return "Staff alert: draft waiting"
+	case data.EventMaintenanceLate:
+		return "Staff alert: maintenance not started"
+	case data.EventMaintenanceOverrun:
+		return "Staff alert: maintenance overrunning"
 	}
 	return string(k)
 }
