@@ -340,3 +340,39 @@ func TestIncidentUIFlow(t *testing.T) {
 		t.Errorf("incident page:\n%s", inc.body)
 	}
 }
+
+// TestMaintenanceLateFlags: the incidents page flags a window that starts
+// by hand and is past its start, and one past its end while in progress;
+// a window with automatic transitions is never flagged.
+func TestMaintenanceLateFlags(t *testing.T) {
+	h := newAdminHarness(t)
+	ctx := context.Background()
+	t0 := h.clock()
+	manual, err := h.store.CreateMaintenance(ctx, data.NewMaintenance{Name: "Manual window", Body: "Planned.", ScheduledFor: t0.Add(time.Hour),
+		ScheduledUntil: t0.Add(2 * time.Hour), ComponentIDs: []string{"payments"}, Actor: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store.CreateMaintenance(ctx, data.NewMaintenance{Name: "Automatic window", Body: "Planned.", ScheduledFor: t0.Add(time.Hour),
+		ScheduledUntil: t0.Add(2 * time.Hour), ComponentIDs: []string{"payments"}, AutoTransition: true, Actor: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	// A fresh sign-in each time: the clock moves past the session's idle limit.
+	page := func() string {
+		return h.browser().mustLogin("cara@example.com").do("GET", "/admin/incidents", nil).body
+	}
+	if p := page(); strings.Contains(p, "not started") || strings.Contains(p, "overrunning") {
+		t.Error("a window flagged before its start")
+	}
+	h.advance(90 * time.Minute)
+	if p := page(); strings.Count(p, "not started") != 1 {
+		t.Errorf("90 minutes on, %d windows flagged not started; want the manual one", strings.Count(p, "not started"))
+	}
+	if _, err := h.store.AddUpdate(ctx, manual.ID, data.NewUpdate{Status: data.InProgress, Body: "Started.", Actor: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(time.Hour)
+	if p := page(); strings.Count(p, "overrunning") != 1 || strings.Contains(p, "not started") {
+		t.Errorf("past its end, flags: overrunning %d, not started %v; want one overrunning", strings.Count(p, "overrunning"), strings.Contains(p, "not started"))
+	}
+}

@@ -47,7 +47,10 @@ type incidentRow struct {
 	Window         string // maintenance: from – to
 	NextUpdate     timeView
 	Overdue        bool
-	Components     string
+	// Late is set for maintenance that starts and ends by hand and is past
+	// its scheduled start ("not started") or end ("overrunning").
+	Late       string
+	Components string
 }
 
 type adminIncidentView struct {
@@ -165,6 +168,14 @@ func (a *admin) incidentRow(in data.Incident, d data.IncidentDetails) incidentRo
 	if in.Kind == data.KindMaintenance {
 		r.Started = a.srv.timeView(in.ScheduledFor)
 		r.Window = a.srv.timeView(in.ScheduledFor).Text + " to " + a.srv.timeView(in.ScheduledUntil).Text
+		now := a.now()
+		switch {
+		case in.AutoTransition:
+		case in.Status == data.Scheduled && !in.ScheduledFor.IsZero() && !in.ScheduledFor.After(now):
+			r.Late = "not started"
+		case in.Active() && !in.ScheduledUntil.IsZero() && !in.ScheduledUntil.After(now):
+			r.Late = "overrunning"
+		}
 	}
 	return r
 }
