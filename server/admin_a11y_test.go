@@ -88,30 +88,8 @@ func TestAdminBrowser(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("listen to chromium: %v", err)
 	}
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	location := func() string {
-		t.Helper()
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatalf("read location: %v", err)
-		}
-		return strings.TrimPrefix(loc, base)
-	}
-	textOf := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	tab := adminTab{t: t, ctx: ctx, base: base}
+	run, location, textOf := tab.run, tab.location, tab.textOf
 	shots := t.TempDir()
 	check := func(name string, load func()) {
 		t.Helper()
@@ -131,17 +109,7 @@ func TestAdminBrowser(t *testing.T) {
 				continue
 			}
 			saveShot(t, shots, "admin-"+strings.ReplaceAll(name, " ", "-")+"-"+scheme+".png", res.PNG)
-			for _, v := range res.Violations {
-				var b strings.Builder
-				fmt.Fprintf(&b, "%s %s: axe %s (%s): %s", name, scheme, v.ID, v.Impact, v.Help)
-				for _, n := range v.Nodes {
-					fmt.Fprintf(&b, "\n\t%s\n\t\t%s\n\t\t%s", n.Target, n.HTML, n.Summary)
-				}
-				t.Error(b.String())
-			}
-			for _, c := range res.CSP {
-				t.Errorf("%s %s: CSP violation: %s", name, scheme, c)
-			}
+			reportAxe(t, name+" "+scheme, res)
 			mu.Lock()
 			for _, m := range messages {
 				t.Errorf("%s %s: %s", name, scheme, m)
@@ -168,15 +136,7 @@ func TestAdminBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS(".problems")))
 	})
 
-	// Sign in with the keyboard only: type, Tab, type, Enter.
-	run("sign in with the keyboard", chromedp.Navigate(base+"/admin/login"), chromedp.WaitVisible(chromedp.ID("#email")),
-		chromedp.Focus(chromedp.ID("#email")), chromedp.KeyEvent("ann@example.com"), chromedp.KeyEvent(kb.Tab),
-		chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter),
-		// The sign-in page has an h1 too: wait for what only a signed-in page has.
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/logout"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
-	if loc := location(); loc != "/admin/" {
-		t.Fatalf("after signing in: at %s; want /admin/", loc)
-	}
+	tab.signIn("ann@example.com")
 	text := textOf("main")
 	if !strings.Contains(text, "EU cards declined") || !strings.Contains(text, "Partial outage") {
 		t.Errorf("the dashboard does not show payments' status and why:\n%s", text)
@@ -247,6 +207,75 @@ func TestAdminBrowser(t *testing.T) {
 
 // startChromium starts headless Chromium as axeCheck does and returns a
 // tab's context, with the CSP recorder injected into every document.
+// adminTab drives the Chromium tab of an admin browser test.
+type adminTab struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+// run does actions, failing the test if they fail or take over a minute.
+func (b adminTab) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	tctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// location is the tab's URL without the server's base.
+func (b adminTab) location() string {
+	b.t.Helper()
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatalf("read location: %v", err)
+	}
+	return strings.TrimPrefix(loc, b.base)
+}
+
+// textOf is the text of the first element matching sel.
+func (b adminTab) textOf(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("read %s: %v", sel, err)
+	}
+	return s
+}
+
+// signIn signs in with the keyboard only (type, Tab, type, Enter) and
+// expects the dashboard. It waits for the sign-out form, which only a
+// signed-in page has: the sign-in page has an h1 too, so waiting for one
+// could read the location before the dashboard had loaded.
+func (b adminTab) signIn(email string) {
+	b.t.Helper()
+	b.run("sign in with the keyboard", chromedp.Navigate(b.base+"/admin/login"), chromedp.WaitVisible(chromedp.ID("#email")),
+		chromedp.Focus(chromedp.ID("#email")), chromedp.KeyEvent(email), chromedp.KeyEvent(kb.Tab),
+		chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/logout"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
+	if loc := b.location(); loc != "/admin/" {
+		b.t.Fatalf("after signing in: at %s; want /admin/", loc)
+	}
+}
+
+// reportAxe fails the test for each axe-core violation and CSP violation
+// in res, the check named what.
+func reportAxe(t *testing.T, what string, res axeResult) {
+	t.Helper()
+	for _, v := range res.Violations {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s: axe %s (%s): %s", what, v.ID, v.Impact, v.Help)
+		for _, n := range v.Nodes {
+			fmt.Fprintf(&b, "\n\t%s\n\t\t%s\n\t\t%s", n.Target, n.HTML, n.Summary)
+		}
+		t.Error(b.String())
+	}
+	for _, c := range res.CSP {
+		t.Errorf("%s: CSP violation: %s", what, c)
+	}
+}
+
 func startChromium(t *testing.T, chromium string) context.Context {
 	t.Helper()
 	profile, err := os.MkdirTemp("", "statusd-chromium-")

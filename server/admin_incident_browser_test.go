@@ -2,15 +2,12 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 )
 
 // TestIncidentBrowser runs the comms lead's whole flow in headless
@@ -23,30 +20,8 @@ func TestIncidentBrowser(t *testing.T) {
 	h := newAdminHarness(t)
 	base := listen(t, h.srv)
 	ctx := startChromium(t, chromium)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	location := func() string {
-		t.Helper()
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err != nil {
-			t.Fatalf("read location: %v", err)
-		}
-		return strings.TrimPrefix(loc, base)
-	}
-	textOf := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
+	tab := adminTab{t: t, ctx: ctx, base: base}
+	run, location, textOf := tab.run, tab.location, tab.textOf
 	axe := func(name string) {
 		t.Helper()
 		for _, scheme := range []string{"light", "dark"} {
@@ -60,17 +35,7 @@ func TestIncidentBrowser(t *testing.T) {
 				t.Errorf("%s %s: %v", name, scheme, err)
 				continue
 			}
-			for _, v := range res.Violations {
-				var b strings.Builder
-				fmt.Fprintf(&b, "%s %s: axe %s (%s): %s", name, scheme, v.ID, v.Impact, v.Help)
-				for _, n := range v.Nodes {
-					fmt.Fprintf(&b, "\n\t%s\n\t\t%s\n\t\t%s", n.Target, n.HTML, n.Summary)
-				}
-				t.Error(b.String())
-			}
-			for _, c := range res.CSP {
-				t.Errorf("%s %s: CSP violation: %s", name, scheme, c)
-			}
+			reportAxe(t, name+" "+scheme, res)
 		}
 	}
 	publicText := func(path string) string {
@@ -82,14 +47,7 @@ func TestIncidentBrowser(t *testing.T) {
 		return string(body)
 	}
 
-	run("sign in with the keyboard", chromedp.Navigate(base+"/admin/login"), chromedp.WaitVisible(chromedp.ID("#email")),
-		chromedp.Focus(chromedp.ID("#email")), chromedp.KeyEvent("cara@example.com"), chromedp.KeyEvent(kb.Tab),
-		chromedp.KeyEvent(testPassword), chromedp.KeyEvent(kb.Enter),
-		// The sign-in page has an h1 too: wait for what only a signed-in page has.
-		chromedp.WaitVisible(chromedp.CSS(`form[action="/admin/logout"]`)), chromedp.WaitVisible(chromedp.CSS("h1")))
-	if loc := location(); loc != "/admin/" {
-		t.Fatalf("after signing in: at %s", loc)
-	}
+	tab.signIn("cara@example.com")
 	axe("dashboard with incidents")
 	run("open incidents", chromedp.Navigate(base+"/admin/incidents"), chromedp.WaitVisible(chromedp.CSS("h1")))
 	axe("incidents")
